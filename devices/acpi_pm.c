@@ -1,0 +1,130 @@
+#include "acpi_pm.h"
+
+#include <stddef.h>
+
+uint32_t acpi_pm_timer(struct acpi_pm *pm)
+{
+    unsigned __int128 ticks = (unsigned __int128)clock_now_ns(pm->clock) * ACPI_PM_TIMER_HZ / 1000000000u;
+    return (uint32_t)ticks;
+}
+
+static void acpi_pm_update_sci(struct acpi_pm *pm)
+{
+    bool level = (pm->pm1_sts & pm->pm1_en) && (pm->pm1_cnt & ACPI_PM1_SCI_EN);
+    irq_set_level(pm->sci, level);
+}
+
+static void acpi_pm_reset(void *dev)
+{
+    struct acpi_pm *pm = dev;
+    pm->pm1_sts = 0;
+    pm->pm1_en = 0;
+    /* No SMI command port is announced, so the OS finds ACPI mode on. */
+    pm->pm1_cnt = ACPI_PM1_SCI_EN;
+    acpi_pm_update_sci(pm);
+}
+
+static uint64_t acpi_pm_read(void *opaque, uint64_t off, unsigned size)
+{
+    struct acpi_pm *pm = opaque;
+    uint8_t regs[12] = {0};
+    uint32_t tmr = acpi_pm_timer(pm);
+    regs[0] = (uint8_t)pm->pm1_sts;
+    regs[1] = (uint8_t)(pm->pm1_sts >> 8);
+    regs[2] = (uint8_t)pm->pm1_en;
+    regs[3] = (uint8_t)(pm->pm1_en >> 8);
+    regs[4] = (uint8_t)pm->pm1_cnt;
+    regs[5] = (uint8_t)(pm->pm1_cnt >> 8);
+    for (unsigned i = 0; i < 4; i++)
+        regs[8 + i] = (uint8_t)(tmr >> (8 * i));
+    uint64_t v = 0;
+    for (unsigned i = 0; i < size && off + i < sizeof(regs); i++)
+        v |= (uint64_t)regs[off + i] << (8 * i);
+    return v;
+}
+
+static void acpi_pm_write_cnt(struct acpi_pm *pm, uint16_t cnt)
+{
+    if (cnt & ACPI_PM1_SLP_EN) {
+        unsigned typ = (cnt >> ACPI_PM1_SLP_TYP_SHIFT) & 7;
+        cnt &= (uint16_t)~ACPI_PM1_SLP_EN; /* write-only bit, reads as 0 */
+        if (typ == pm->s5_type && pm->power_off)
+            pm->power_off(pm->opaque);
+    }
+    pm->pm1_cnt = cnt;
+}
+
+/* Merge `size` bytes of val at byte `shift` into a 16-bit register. */
+static uint16_t merge16(uint16_t reg, uint64_t val, unsigned byte, unsigned size)
+{
+    for (unsigned i = 0; i < size && byte + i < 2; i++) {
+        unsigned sh = 8 * (byte + i);
+        reg = (uint16_t)((reg & ~(0xffu << sh)) | (((val >> (8 * i)) & 0xffu) << sh));
+    }
+    return reg;
+}
+
+static void acpi_pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+    struct acpi_pm *pm = opaque;
+    if (off < 2) {
+        /* Status bits are write-one-to-clear. */
+        pm->pm1_sts &= (uint16_t)~merge16(0, val, (unsigned)off, size);
+    } else if (off < 4) {
+        pm->pm1_en = merge16(pm->pm1_en, val, (unsigned)(off - 2), size);
+    } else if (off < 6) {
+        /* A 16-bit write sets SLP_TYP and SLP_EN together. */
+        acpi_pm_write_cnt(pm, merge16(pm->pm1_cnt, val, (unsigned)(off - 4), size));
+    }
+    /* Reserved bytes and the read-only timer ignore writes. */
+    acpi_pm_update_sci(pm);
+}
+
+void acpi_pm_power_button(struct acpi_pm *pm)
+{
+    pm->pm1_sts |= ACPI_PM1_PWRBTN_STS;
+    acpi_pm_update_sci(pm);
+}
+
+void acpi_pm_init(struct acpi_pm *pm, struct clock *clock, struct irq_line *sci, unsigned s5_type,
+                  void (*power_off)(void *opaque), void *opaque)
+{
+    pm->clock = clock;
+    pm->sci = sci;
+    pm->s5_type = s5_type;
+    pm->power_off = power_off;
+    pm->opaque = opaque;
+    acpi_pm_reset(pm);
+}
+
+static void acpi_pm_post_load(void *dev)
+{
+    acpi_pm_update_sci(dev);
+}
+
+static const struct vmstate_field acpi_pm_fields[] = {
+    VMSTATE_FIELD(struct acpi_pm, pm1_sts, 1),
+    VMSTATE_FIELD(struct acpi_pm, pm1_en, 1),
+    VMSTATE_FIELD(struct acpi_pm, pm1_cnt, 1),
+};
+
+static const struct vmstate_desc acpi_pm_vmstate = {
+    .name = "acpi-pm",
+    .version = 1,
+    .fields = acpi_pm_fields,
+    .nfields = sizeof(acpi_pm_fields) / sizeof(acpi_pm_fields[0]),
+    .post_load = acpi_pm_post_load,
+};
+
+const struct bus_ops acpi_pm_bus_ops = {
+    .read = acpi_pm_read,
+    .write = acpi_pm_write,
+    .sizes = BUS_SIZE_1 | BUS_SIZE_2 | BUS_SIZE_4,
+};
+
+const struct device_ops acpi_pm_device_ops = {
+    .name = "acpi-pm",
+    .reset = acpi_pm_reset,
+    .vmstate = &acpi_pm_vmstate,
+    .size = sizeof(struct acpi_pm),
+};

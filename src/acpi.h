@@ -1,0 +1,35 @@
+/* Firmware-less ACPI tables for direct kernel boot: RSDP, RSDT/XSDT, FADT
+ * (PM1 blocks, PM timer, reset register), a DSDT with the S5 sleep state,
+ * and a MADT listing the local APICs, the IOAPIC and the ISA overrides.
+ * ACPI 6.4 specification, chapter 5. */
+#ifndef HOSTEL_ACPI_H
+#define HOSTEL_ACPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memory.h"
+
+/* Where the tables go: the BIOS area that Linux scans for the RSDP. */
+#define ACPI_TABLES_BASE 0xE0000u
+#define ACPI_TABLES_SIZE 0x10000u
+
+/* The fixed hardware the tables describe (devices/acpi_pm.c). */
+#define ACPI_PM_BASE 0x600u
+#define ACPI_PM1_EVT (ACPI_PM_BASE + 0)
+#define ACPI_PM1_CNT (ACPI_PM_BASE + 4)
+#define ACPI_PM_TMR (ACPI_PM_BASE + 8)
+#define ACPI_PM_LEN 12u
+#define ACPI_SCI_IRQ 9u
+#define ACPI_RESET_PORT 0xCF9u
+#define ACPI_RESET_VALUE 0x06u
+#define ACPI_S5_TYPE 5u
+#define IOAPIC_BASE 0xFEC00000u
+#define LAPIC_BASE 0xFEE00000u
+
+/* Write the tables into guest RAM at ACPI_TABLES_BASE. Returns the RSDP's
+ * guest-physical address, or 0 if they do not fit (cannot happen for
+ * ncpus <= VM_MAX_CPUS). */
+uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus);
+
+#endif
