@@ -151,6 +151,7 @@ int vm_create(struct vm *vm, const struct hv_ops *hv, const struct vm_config *cf
         *status_out = VM_EXIT_USAGE;
         return -1;
     }
+    x86_emu_config_from_cpuid(&vm->emu_config, &vm->cpuid);
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "device.h"
+#include "emulate/x86_emulate.h"
 #include "hv.h"
 #include "memory.h"
 
@@ -112,6 +113,7 @@ struct vm {
     char stop_report[512];
 
     struct hv_cpuid cpuid;      /* the policy, before per-vCPU fix-ups */
+    struct x86_emu_config emu_config; /* what the instruction assist may do */
     void *machine;              /* the board's devices (pc.c) */
     uint64_t start_ns;
 };

@@ -1,0 +1,225 @@
+/* hostel-vm: one host process per running VM. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot.h"
+#include "console.h"
+#include "pc.h"
+#include "vm.h"
+
+static const char usage_text[] =
+    "Usage: hostel-vm --kernel FILE [OPTION...]\n"
+    "Run one virtual machine on KVM, with its serial console on this terminal.\n"
+    "\n"
+    "  --kernel FILE      Linux bzImage, vmlinux ELF (PVH or 64-bit entry) or multiboot image\n"
+    "  --initrd FILE      initial RAM disk (multiboot: the first module)\n"
+    "  --append STRING    kernel command line, used as given\n"
+    "  --memory MIB       guest RAM in MiB (default 256)\n"
+    "  --cpus N           number of virtual CPUs (default 1, at most 64)\n"
+    "  --cpu MODEL        'host' (default): all the host's features KVM supports;\n"
+    "                     'conservative': a baseline most x86-64 CPUs have\n"
+    "  --serial stdio|none  where the guest's serial console goes (default stdio)\n"
+    "  --stats            print exit counts and run time on stderr at the end\n"
+    "  --quiet            no informational messages on stderr\n"
+    "  -h, --help         show this help\n"
+    "  --version          show the version\n"
+    "\n"
+    "On a terminal, Ctrl-A x stops the VM.\n"
+    "\n"
+    "Exit status: 0 the guest powered off; 2 the guest asked for a reset;\n"
+    "4 triple fault; 6 the guest ran an instruction that could not be run;\n"
+    "8 host error; 10 stopped by a signal or Ctrl-A x; 64 bad usage;\n"
+    "66 a file could not be read or is not a bootable image; 68 no usable KVM.\n"
+    "A test guest writing V to I/O port 0xf4 exits with (V << 1) | 1.\n";
+
+enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_CPU, OPT_SERIAL,
+       OPT_STATS, OPT_QUIET, OPT_VERSION };
+
+static const struct option long_options[] = {
+    { "kernel", required_argument, NULL, OPT_KERNEL },
+    { "initrd", required_argument, NULL, OPT_INITRD },
+    { "append", required_argument, NULL, OPT_APPEND },
+    { "memory", required_argument, NULL, OPT_MEMORY },
+    { "cpus", required_argument, NULL, OPT_CPUS },
+    { "cpu", required_argument, NULL, OPT_CPU },
+    { "serial", required_argument, NULL, OPT_SERIAL },
+    { "stats", no_argument, NULL, OPT_STATS },
+    { "quiet", no_argument, NULL, OPT_QUIET },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, OPT_VERSION },
+    { NULL, 0, NULL, 0 },
+};
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "hostel-vm: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'hostel-vm --help'.\n");
+    return VM_EXIT_USAGE;
+}
+
+static bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
+{
+    *cfg = (struct vm_config){ .mem_mib = 256, .cpus = 1, .cpu_model = "host", .serial_stdio = true };
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        uint64_t v;
+        switch (c) {
+        case OPT_KERNEL: cfg->kernel = optarg; break;
+        case OPT_INITRD: cfg->initrd = optarg; break;
+        case OPT_APPEND: cfg->append = optarg; break;
+        case OPT_MEMORY:
+            if (!parse_uint(optarg, 16, 1u << 20, &v))
+                return usage_error("--memory wants a size in MiB from 16 to 1048576, not '%s'.", optarg);
+            cfg->mem_mib = v;
+            break;
+        case OPT_CPUS:
+            if (!parse_uint(optarg, 1, VM_MAX_CPUS, &v))
+                return usage_error("--cpus wants a number from 1 to 64, not '%s'.", optarg);
+            cfg->cpus = (unsigned)v;
+            break;
+        case OPT_CPU:
+            if (strcmp(optarg, "host") != 0 && strcmp(optarg, "conservative") != 0)
+                return usage_error("--cpu is 'host' or 'conservative', not '%s'.", optarg);
+            cfg->cpu_model = optarg;
+            break;
+        case OPT_SERIAL:
+            if (strcmp(optarg, "stdio") == 0)
+                cfg->serial_stdio = true;
+            else if (strcmp(optarg, "none") == 0)
+                cfg->serial_stdio = false;
+            else
+                return usage_error("--serial is 'stdio' or 'none', not '%s'.", optarg);
+            break;
+        case OPT_STATS: *stats = true; break;
+        case OPT_QUIET: cfg->quiet = true; break;
+        case 'h': fputs(usage_text, stdout); exit(0);
+        case OPT_VERSION: printf("hostel-vm %s\n", HOSTEL_VERSION); exit(0);
+        case '?':
+        default:
+            if (optopt)
+                return usage_error("option '%s' needs a value or is unknown.", argv[optind - 1]);
+            return usage_error("unknown option '%s'.", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'.", argv[optind]);
+    if (!cfg->kernel)
+        return usage_error("%sno kernel given: use --kernel FILE.", "");
+    return 0;
+}
+
+static uint8_t *read_file(const char *path, const char *what, size_t *len, char *err, size_t errlen)
+{
+    gchar *data = NULL;
+    gsize n = 0;
+    GError *gerr = NULL;
+    if (!g_file_get_contents(path, &data, &n, &gerr)) {
+        snprintf(err, errlen, "Could not read the %s '%s': %s.", what, path, gerr->message);
+        g_error_free(gerr);
+        return NULL;
+    }
+    *len = n;
+    return (uint8_t *)data;
+}
+
+int main(int argc, char **argv)
+{
+    struct vm_config cfg;
+    bool stats = false;
+    int rc = parse_args(argc, argv, &cfg, &stats);
+    if (rc)
+        return rc;
+
+    char err[512] = "";
+    size_t kernel_len = 0, initrd_len = 0;
+    uint8_t *kernel = read_file(cfg.kernel, "kernel", &kernel_len, err, sizeof(err));
+    uint8_t *initrd = NULL;
+    if (kernel && cfg.initrd)
+        initrd = read_file(cfg.initrd, "initrd", &initrd_len, err, sizeof(err));
+    if (!kernel || (cfg.initrd && !initrd)) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        return VM_EXIT_BAD_INPUT;
+    }
+
+    struct vm *vm = g_new0(struct vm, 1);
+    int status = VM_EXIT_HOST_ERROR;
+    if (vm_create(vm, &hv_kvm_ops, &cfg, err, sizeof(err), &status) < 0) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        vm_destroy(vm);
+        g_free(vm);
+        return status;
+    }
+    struct boot_request req = {
+        .kernel = kernel, .kernel_len = kernel_len,
+        .initrd = initrd, .initrd_len = initrd_len,
+        .cmdline = cfg.append, .ncpus = cfg.cpus,
+    };
+    struct boot_result boot;
+    if (boot_prepare(&vm->mem, &req, &boot, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        vm_destroy(vm);
+        g_free(vm);
+        return VM_EXIT_BAD_INPUT;
+    }
+    g_free(kernel);
+    g_free(initrd);
+
+    struct console con;
+    console_init(&con, vm);
+    struct pc *pc = pc_create(vm, cfg.serial_stdio ? &con.out : NULL, err, sizeof(err));
+    if (!pc || vm_create_vcpus(vm, cfg.cpus, err, sizeof(err)) < 0 ||
+        pc_set_boot_state(vm, &boot, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        vm_destroy(vm);
+        pc_destroy(pc);
+        g_free(vm);
+        return VM_EXIT_HOST_ERROR;
+    }
+    if (!cfg.quiet)
+        fprintf(stderr, "hostel-vm: booting %s (%s, %s compression) with %" PRIu64 " MiB and %u vCPU%s\n",
+                cfg.kernel, loader_boot_kind_name(boot.image.kind), boot.image.compression,
+                cfg.mem_mib, cfg.cpus, cfg.cpus == 1 ? "" : "s");
+    if (cfg.serial_stdio)
+        console_attach_input(&con, pc_uart(pc));
+
+    status = vm_run(vm);
+    console_restore(&con);
+
+    if (vm->stop_report[0] && (vm->stop_reason != VM_STOP_DEBUG_EXIT) &&
+        !(cfg.quiet && vm->stop_reason == VM_STOP_POWER_OFF))
+        fprintf(stderr, "hostel-vm: %s\n", vm->stop_report);
+    if (stats) {
+        uint64_t exits = 0, io = 0, emulated = 0;
+        for (unsigned i = 0; i < vm->ncpus; i++) {
+            exits += vm->vcpus[i].exits;
+            io += vm->vcpus[i].io_exits;
+            emulated += vm->vcpus[i].emulated;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        fprintf(stderr, "hostel-vm: stats: run_ms=%" PRIu64 " exits=%" PRIu64 " io_exits=%" PRIu64
+                " emulated=%" PRIu64 "\n", (now - vm->start_ns) / 1000000, exits, io, emulated);
+    }
+    vm_destroy(vm);
+    pc_destroy(pc);
+    g_free(vm);
+    return status;
+}
