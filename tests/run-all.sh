@@ -11,6 +11,9 @@ BUILD=${BUILD:-build}
 
 if [ ! -f "$BUILD/build.ninja" ]; then
     meson setup "$BUILD" || { echo "0 passed, 1 failed"; exit 1; }
+else
+    # A build directory made by the README's run command has tests off.
+    meson configure "$BUILD" -Dtests=true || { echo "0 passed, 1 failed"; exit 1; }
 fi
 if ! ninja -C "$BUILD"; then
     echo "build failed"

@@ -161,9 +161,6 @@ enum x86_emu_result x86_emu_mmu_read(struct x86_emu_ctx *ctx, uint64_t linear, v
                                      size_t len, unsigned acc);
 enum x86_emu_result x86_emu_mmu_write(struct x86_emu_ctx *ctx, uint64_t linear,
                                       const void *buf, size_t len, unsigned acc);
-/* Only translate every page for acc (faults, sets accessed/dirty bits). */
-enum x86_emu_result x86_emu_mmu_probe(struct x86_emu_ctx *ctx, uint64_t linear, size_t len,
-                                      unsigned acc);
 /* Atomically compare [linear, linear+len) (len 8 or 16) with expected and
  * store desired if equal; *old receives the previous contents. Atomic against
  * other vCPUs only when ops->map_phys maps it and it does not cross a page. */

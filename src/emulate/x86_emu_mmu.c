@@ -406,13 +406,6 @@ static enum x86_emu_result translate_range(struct x86_emu_ctx *ctx, uint64_t lin
     return done == len ? X86_EMU_OK : X86_EMU_UNKNOWN;
 }
 
-enum x86_emu_result x86_emu_mmu_probe(struct x86_emu_ctx *ctx, uint64_t linear, size_t len,
-                                      unsigned acc)
-{
-    struct range rg;
-    return translate_range(ctx, linear, len, acc, &rg);
-}
-
 static enum x86_emu_result read_range(struct x86_emu_ctx *ctx, const struct range *rg,
                                       uint8_t *buf)
 {

@@ -266,6 +266,21 @@ static void test_clac_stac(void **state)
     assert_int_equal(g->cpu.regs.rflags, flags);
     assert_int_equal(rep.cpl, 3);
 
+    /* Fences are emulated as host fences; their prefixed forms are other
+     * instructions. */
+    fake_free(g);
+    g = fake_new();
+    *state = g;
+    assert_int_equal(RUN(g, &rep, 0x0f, 0xae, 0xf0), X86_EMU_OK);
+    assert_string_equal(rep.mnemonic, "mfence");
+    assert_int_equal(RUN(g, &rep, 0x0f, 0xae, 0xe8), X86_EMU_OK);
+    assert_int_equal(RUN(g, &rep, 0x0f, 0xae, 0xf8), X86_EMU_OK);
+    expect_exception(RUN(g, &rep, 0xf0, 0x0f, 0xae, 0xf0), &rep, 6, false, 0);
+    assert_int_equal(RUN(g, &rep, 0x66, 0x0f, 0xae, 0xf0), X86_EMU_UNKNOWN);
+    g->cpu.regs.rdi = KDATA;
+    assert_int_equal(RUN(g, &rep, 0x0f, 0xae, 0x3f), X86_EMU_UNKNOWN);     /* clflush */
+    assert_int_equal(RUN(g, &rep, 0x0f, 0xc7, 0xf0), X86_EMU_UNKNOWN);     /* rdrand */
+
     /* Other 0F 01 register forms are not emulated. */
     assert_int_equal(RUN(g, &rep, 0x0f, 0x01, 0xf9), X86_EMU_UNKNOWN);   /* RDTSCP */
 }
@@ -841,6 +856,16 @@ static void test_describe(void **state)
     assert_int_equal(strlen(tiny), 7);
     x86_emu_describe_result(&g->cpu, X86_EMU_TRIPLE_FAULT, NULL, msg, sizeof(msg));
     assert_non_null(strstr(msg, "triple"));
+    g->cpu.sregs.cs.l = 0;
+    g->cpu.sregs.cs.db = 1;
+    g->cpu.sregs.efer = 0;
+    g->cpu.sregs.ss.dpl = 0;
+    assert_int_equal(RUN(g, &rep, 0x0f, 0x01, 0xd1), X86_EMU_EXCEPTION);   /* xsetbv 0: #GP */
+    x86_emu_describe_result(&g->cpu, X86_EMU_EXCEPTION, &rep, msg, sizeof(msg));
+    assert_non_null(strstr(msg, "0f 01 d1 at"));
+    assert_non_null(strstr(msg, "32-bit protected kernel mode (CPL 0) raised #GP"));
+    x86_emu_describe_result(&g->cpu, X86_EMU_OK, &rep, msg, sizeof(msg));
+    assert_non_null(strstr(msg, "was emulated"));
 }
 
 static void test_config_from_cpuid(void **state)

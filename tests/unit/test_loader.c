@@ -1,5 +1,5 @@
-/* Kernel loaders: every image is built here, in memory, so the tests need
- * no files: ELF64/ELF32 with PVH notes, fake bzImages wrapping a tiny
+/* Kernel loaders: every image is built in memory (kimage.c), so the tests
+ * need no files: ELF64/ELF32 with PVH notes, fake bzImages wrapping a tiny
  * vmlinux compressed by each library at test time, and multiboot kernels.
  * Then truncated, mutated and hostile variants must fail with a sentence,
  * never crash or write outside RAM. */
@@ -12,64 +12,12 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <lz4.h>
-#include <lzma.h>
-#include <zlib.h>
-#include <zstd.h>
-
 #include "loader/loader.h"
 #include "loader/loader_internal.h"
 #include "memory.h"
+#include "kimage.h"
 
 /* ---- little helpers ---- */
-
-struct buf {
-    uint8_t *p;
-    size_t len, cap;
-};
-
-static void buf_reserve(struct buf *b, size_t n)
-{
-    if (b->len + n <= b->cap)
-        return;
-    size_t c = b->cap ? b->cap : 4096;
-    while (c < b->len + n)
-        c *= 2;
-    b->p = realloc(b->p, c);
-    assert_non_null(b->p);
-    b->cap = c;
-}
-
-static size_t buf_put(struct buf *b, const void *d, size_t n)
-{
-    buf_reserve(b, n);
-    if (d)
-        memcpy(b->p + b->len, d, n);
-    else
-        memset(b->p + b->len, 0, n);
-    size_t off = b->len;
-    b->len += n;
-    return off;
-}
-
-static void buf_align(struct buf *b, size_t a)
-{
-    while (b->len % a)
-        buf_put(b, NULL, 1);
-}
-
-static void buf_put32(struct buf *b, uint32_t v)
-{
-    uint8_t t[4];
-    loader_put32(t, v);
-    buf_put(b, t, 4);
-}
-
-static void buf_free(struct buf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof(*b));
-}
 
 static uint64_t rng_state;
 
@@ -142,142 +90,7 @@ static void check_outcome(const struct guest_mem *mem, int r, const struct boot_
         assert_true(img->entry < GUEST_HIGH_RAM_START);
 }
 
-/* ---- ELF builder ---- */
-
-struct tseg {
-    uint64_t paddr, vaddr, memsz;
-    const uint8_t *data;
-    uint64_t filesz;
-};
-
-struct telf {
-    bool is64;
-    uint16_t machine, type;
-    uint64_t entry;
-    struct tseg seg[4];
-    unsigned nseg;
-    unsigned pvh_descsz;        /* 0: no PVH note */
-    uint64_t pvh_entry;
-    bool linux_note;
-    bool notes_as_section;      /* SHT_NOTE section instead of PT_NOTE */
-    size_t trailer;             /* unloaded bytes at the end, like vmlinux.relocs */
-};
-
-static void put_phdr(uint8_t *p, bool is64, uint32_t type, uint64_t off, uint64_t vaddr, uint64_t paddr,
-                     uint64_t filesz, uint64_t memsz, uint64_t align)
-{
-    loader_put32(p, type);
-    if (is64) {
-        loader_put32(p + 4, 5);
-        loader_put64(p + 8, off);
-        loader_put64(p + 16, vaddr);
-        loader_put64(p + 24, paddr);
-        loader_put64(p + 32, filesz);
-        loader_put64(p + 40, memsz);
-        loader_put64(p + 48, align);
-    } else {
-        loader_put32(p + 4, (uint32_t)off);
-        loader_put32(p + 8, (uint32_t)vaddr);
-        loader_put32(p + 12, (uint32_t)paddr);
-        loader_put32(p + 16, (uint32_t)filesz);
-        loader_put32(p + 20, (uint32_t)memsz);
-        loader_put32(p + 24, 5);
-        loader_put32(p + 28, (uint32_t)align);
-    }
-}
-
-static void build_notes(struct buf *n, const struct telf *t)
-{
-    if (t->pvh_descsz) {
-        buf_put32(n, 4);
-        buf_put32(n, t->pvh_descsz);
-        buf_put32(n, 18);   /* XEN_ELFNOTE_PHYS32_ENTRY */
-        buf_put(n, "Xen", 4);
-        uint8_t d[16] = { 0 };
-        loader_put64(d, t->pvh_entry);
-        buf_put(n, d, t->pvh_descsz);
-        buf_align(n, 4);
-    }
-    if (t->linux_note) {
-        buf_put32(n, 6);
-        buf_put32(n, 4);
-        buf_put32(n, 0x100);
-        buf_put(n, "Linux\0\0", 8);
-        buf_put32(n, 0x12345678);
-    }
-}
-
-static void build_elf(struct buf *out, const struct telf *t)
-{
-    size_t ehsz = t->is64 ? 64 : 52, phsz = t->is64 ? 56 : 32, shsz = t->is64 ? 64 : 40;
-    struct buf notes = { 0 };
-    build_notes(&notes, t);
-    bool pt_note = notes.len && !t->notes_as_section;
-    unsigned phnum = t->nseg + pt_note;
-    out->len = 0;
-    buf_put(out, NULL, ehsz + phnum * phsz);
-    size_t note_off = 0, seg_off[4], shoff = 0;
-    if (notes.len) {
-        buf_align(out, 4);
-        note_off = buf_put(out, notes.p, notes.len);
-    }
-    for (unsigned i = 0; i < t->nseg; i++) {
-        buf_align(out, 16);
-        seg_off[i] = buf_put(out, t->seg[i].data, t->seg[i].filesz);
-    }
-    if (notes.len && t->notes_as_section) {
-        buf_align(out, 8);
-        shoff = buf_put(out, NULL, 2 * shsz);
-        uint8_t *s = out->p + shoff + shsz;
-        loader_put32(s + 4, 7);   /* SHT_NOTE */
-        if (t->is64) {
-            loader_put64(s + 24, note_off);
-            loader_put64(s + 32, notes.len);
-            loader_put64(s + 48, 4);
-        } else {
-            loader_put32(s + 16, (uint32_t)note_off);
-            loader_put32(s + 20, (uint32_t)notes.len);
-            loader_put32(s + 32, 4);
-        }
-    }
-    for (size_t i = 0; i < t->trailer; i++) {
-        uint8_t v = (uint8_t)(0x5a ^ i);
-        buf_put(out, &v, 1);
-    }
-    uint8_t *h = out->p;
-    memcpy(h, "\x7f" "ELF", 4);
-    h[4] = t->is64 ? 2 : 1;
-    h[5] = 1;
-    h[6] = 1;
-    loader_put16(h + 16, t->type ? t->type : 2);
-    loader_put16(h + 18, t->machine);
-    loader_put32(h + 20, 1);
-    if (t->is64) {
-        loader_put64(h + 24, t->entry);
-        loader_put64(h + 32, ehsz);
-        loader_put64(h + 40, shoff);
-        loader_put16(h + 52, (uint16_t)ehsz);
-        loader_put16(h + 54, (uint16_t)phsz);
-        loader_put16(h + 56, (uint16_t)phnum);
-        loader_put16(h + 58, (uint16_t)shsz);
-        loader_put16(h + 60, shoff ? 2 : 0);
-    } else {
-        loader_put32(h + 24, (uint32_t)t->entry);
-        loader_put32(h + 28, (uint32_t)ehsz);
-        loader_put32(h + 32, (uint32_t)shoff);
-        loader_put16(h + 40, (uint16_t)ehsz);
-        loader_put16(h + 42, (uint16_t)phsz);
-        loader_put16(h + 44, (uint16_t)phnum);
-        loader_put16(h + 46, (uint16_t)shsz);
-        loader_put16(h + 48, shoff ? 2 : 0);
-    }
-    for (unsigned i = 0; i < t->nseg; i++)
-        put_phdr(h + ehsz + i * phsz, t->is64, 1, seg_off[i], t->seg[i].vaddr, t->seg[i].paddr,
-                 t->seg[i].filesz, t->seg[i].memsz, 0x1000);
-    if (pt_note)
-        put_phdr(h + ehsz + t->nseg * phsz, t->is64, 4, note_off, 0, 0, notes.len, notes.len, 4);
-    buf_free(&notes);
-}
+/* ---- test images ---- */
 
 /* A tiny stand-in for Linux's vmlinux: text at 16 MiB, data + bss at 18 MiB,
  * virtual addresses in the kernel map, physical e_entry like Linux's. */
@@ -296,10 +109,10 @@ static void fill_vmlinux_contents(void)
         vm_data[i] = (uint8_t)(i * 31 + 1);
 }
 
-static struct telf vmlinux_spec(bool pvh, bool linux_note)
+static struct kimage_elf vmlinux_spec(bool pvh, bool linux_note)
 {
     fill_vmlinux_contents();
-    struct telf t = {
+    struct kimage_elf t = {
         .is64 = true, .machine = 62, .entry = VM_TEXT_PA, .nseg = 2,
         .seg = {
             { VM_TEXT_PA, 0xffffffff81000000ull, sizeof(vm_text), vm_text, sizeof(vm_text) },
@@ -310,10 +123,10 @@ static struct telf vmlinux_spec(bool pvh, bool linux_note)
     return t;
 }
 
-static void make_vmlinux(struct buf *out, bool pvh, bool linux_note)
+static void make_vmlinux(struct kimage_buf *out, bool pvh, bool linux_note)
 {
-    struct telf t = vmlinux_spec(pvh, linux_note);
-    build_elf(out, &t);
+    struct kimage_elf t = vmlinux_spec(pvh, linux_note);
+    kimage_build_elf(out, &t);
 }
 
 static void assert_vmlinux_loaded(const struct guest_mem *mem)
@@ -324,190 +137,52 @@ static void assert_vmlinux_loaded(const struct guest_mem *mem)
                           VM_DATA_MEMSZ - sizeof(vm_data), 0));
 }
 
-/* ---- bzImage builder ---- */
-
-#define BZ_SETUP_SECTS 3
-#define BZ_PM_OFF ((BZ_SETUP_SECTS + 1) * 512)
-#define BZ_STUB 0x200              /* stand-in for the decompressor code */
 #define BZ_INIT_SIZE 0x400000u
 
-static void make_bzimage_ex(struct buf *out, const uint8_t *payload, size_t plen, uint16_t version,
-                            uint16_t xlf, uint32_t init_size, uint32_t initrd_max)
+static void make_bzimage(struct kimage_buf *out, const uint8_t *payload, size_t plen)
 {
-    out->len = 0;
-    buf_put(out, NULL, BZ_PM_OFF);
-    uint8_t stub[BZ_STUB];
-    for (size_t i = 0; i < sizeof(stub); i++)
-        stub[i] = (uint8_t)(0x90 ^ i);
-    buf_put(out, stub, sizeof(stub));
-    buf_put(out, payload, plen);
-    buf_align(out, 16);
-    size_t pm_len = out->len - BZ_PM_OFF;
-    buf_put(out, "signature-like trailer", 22);
-    uint8_t *f = out->p;
-    f[0] = 'M';
-    f[1] = 'Z';
-    f[0x1f1] = BZ_SETUP_SECTS;
-    loader_put32(f + 0x1f4, (uint32_t)(pm_len / 16));
-    loader_put16(f + 0x1fe, 0xaa55);
-    f[0x200] = 0xeb;
-    f[0x201] = 0x6a;
-    memcpy(f + 0x202, "HdrS", 4);
-    loader_put16(f + 0x206, version);
-    f[0x211] = 0x01;
-    loader_put32(f + 0x214, 0x100000);
-    loader_put32(f + 0x22c, initrd_max);
-    loader_put32(f + 0x230, 0x200000);
-    f[0x234] = 1;
-    loader_put16(f + 0x236, xlf);
-    loader_put32(f + 0x238, 2047);
-    loader_put32(f + 0x248, BZ_STUB);
-    loader_put32(f + 0x24c, (uint32_t)plen);
-    loader_put64(f + 0x258, 0x1000000);
-    loader_put32(f + 0x260, init_size);
-}
-
-static void make_bzimage(struct buf *out, const uint8_t *payload, size_t plen)
-{
-    make_bzimage_ex(out, payload, plen, 0x020f, 0x7f, BZ_INIT_SIZE, 0x7fffffff);
-}
-
-static void append_size(struct buf *out, size_t n)
-{
-    buf_put32(out, (uint32_t)n);
-}
-
-/* Compress the way the kernel build does, size appended for all but gzip. */
-static void compress_payload(const char *fmt, const uint8_t *in, size_t n, struct buf *out)
-{
-    out->len = 0;
-    if (strcmp(fmt, "gzip") == 0) {
-        z_stream zs;
-        memset(&zs, 0, sizeof(zs));
-        assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY), Z_OK);
-        buf_reserve(out, deflateBound(&zs, n));
-        zs.next_in = (Bytef *)in;
-        zs.avail_in = (uInt)n;
-        zs.next_out = out->p;
-        zs.avail_out = (uInt)out->cap;
-        assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-        out->len = zs.total_out;
-        deflateEnd(&zs);
-    } else if (strcmp(fmt, "xz") == 0) {
-        lzma_options_lzma opt;
-        assert_false(lzma_lzma_preset(&opt, 6));
-        lzma_filter f[] = { { LZMA_FILTER_X86, NULL }, { LZMA_FILTER_LZMA2, &opt },
-                            { LZMA_VLI_UNKNOWN, NULL } };
-        buf_reserve(out, n + n / 2 + 4096);
-        size_t pos = 0;
-        assert_int_equal(lzma_stream_buffer_encode(f, LZMA_CHECK_CRC32, NULL, in, n, out->p, &pos, out->cap),
-                         LZMA_OK);
-        out->len = pos;
-        append_size(out, n);
-    } else if (strcmp(fmt, "lzma") == 0) {
-        lzma_options_lzma opt;
-        assert_false(lzma_lzma_preset(&opt, 6));
-        lzma_stream s = LZMA_STREAM_INIT;
-        assert_int_equal(lzma_alone_encoder(&s, &opt), LZMA_OK);
-        buf_reserve(out, n + n / 2 + 4096);
-        s.next_in = in;
-        s.avail_in = n;
-        s.next_out = out->p;
-        s.avail_out = out->cap;
-        assert_int_equal(lzma_code(&s, LZMA_FINISH), LZMA_STREAM_END);
-        out->len = s.total_out;
-        lzma_end(&s);
-        append_size(out, n);
-    } else if (strcmp(fmt, "lz4") == 0) {
-        buf_put32(out, 0x184C2102);
-        for (size_t off = 0; off < n;) {
-            size_t c = n - off < (8u << 20) ? n - off : (8u << 20);
-            int bound = LZ4_compressBound((int)c);
-            buf_reserve(out, 4 + (size_t)bound);
-            int k = LZ4_compress_default((const char *)in + off, (char *)out->p + out->len + 4, (int)c, bound);
-            assert_true(k > 0);
-            loader_put32(out->p + out->len, (uint32_t)k);
-            out->len += 4 + (size_t)k;
-            off += c;
-        }
-        append_size(out, n);
-    } else if (strcmp(fmt, "zstd") == 0) {
-        buf_reserve(out, ZSTD_compressBound(n));
-        size_t k = ZSTD_compress(out->p, out->cap, in, n, 19);
-        assert_false(ZSTD_isError(k));
-        out->len = k;
-        append_size(out, n);
-    } else if (strcmp(fmt, "none") == 0) {
-        buf_put(out, in, n);
-    } else if (strcmp(fmt, "bzip2") == 0) {
-        buf_put(out, "BZh91AY&SY", 10);
-        buf_put(out, in, n < 64 ? n : 64);
-        append_size(out, n);
-    } else if (strcmp(fmt, "lzo") == 0) {
-        buf_put(out, "\x89LZO\0\r\n\x1a\n", 9);
-        buf_put(out, in, n < 64 ? n : 64);
-        append_size(out, n);
-    } else {
-        fail_msg("unknown format %s", fmt);
-    }
+    kimage_bzimage(out, payload, plen, 0x020f, 0x7f, BZ_INIT_SIZE, 0x7fffffff);
 }
 
 static const char *const supported_formats[] = { "gzip", "xz", "lzma", "lz4", "zstd", "none" };
 #define NFORMATS (sizeof(supported_formats) / sizeof(supported_formats[0]))
 
-static void make_compressed_bzimage(struct buf *out, const char *fmt, bool pvh)
+static void make_compressed_bzimage(struct kimage_buf *out, const char *fmt, bool pvh)
 {
-    struct buf vm = { 0 }, pl = { 0 };
+    struct kimage_buf vm = { 0 }, pl = { 0 };
     make_vmlinux(&vm, pvh, true);
-    compress_payload(fmt, vm.p, vm.len, &pl);
+    kimage_compress(fmt, vm.p, vm.len, &pl);
     make_bzimage(out, pl.p, pl.len);
-    buf_free(&vm);
-    buf_free(&pl);
+    kimage_buf_free(&vm);
+    kimage_buf_free(&pl);
 }
-
-/* ---- multiboot builders ---- */
 
 #define MB_LOAD 0x100000u
 
-static void put_mb_header(uint8_t *p, uint32_t flags, uint32_t header_addr, uint32_t load_addr,
-                          uint32_t load_end, uint32_t bss_end, uint32_t entry)
-{
-    loader_put32(p, 0x1BADB002u);
-    loader_put32(p + 4, flags);
-    loader_put32(p + 8, (uint32_t)(0u - 0x1BADB002u - flags));
-    if (flags & (1u << 16)) {
-        loader_put32(p + 12, header_addr);
-        loader_put32(p + 16, load_addr);
-        loader_put32(p + 20, load_end);
-        loader_put32(p + 24, bss_end);
-        loader_put32(p + 28, entry);
-    }
-}
-
 /* a.out kludge: 64 bytes of preamble, the header, code; loads at 1 MiB. */
-static void make_mb_kludge(struct buf *out)
+static void make_mb_kludge(struct kimage_buf *out)
 {
     out->len = 0;
-    buf_put(out, NULL, 4096);
+    kimage_buf_put(out, NULL, 4096);
     for (size_t i = 96; i < out->len; i++)
         out->p[i] = (uint8_t)(i ^ 0x3c);
-    put_mb_header(out->p + 64, 0x10003, MB_LOAD + 64, MB_LOAD, MB_LOAD + 4096, MB_LOAD + 0x3000,
+    kimage_mb_header(out->p + 64, 0x10003, MB_LOAD + 64, MB_LOAD, MB_LOAD + 4096, MB_LOAD + 0x3000,
                   MB_LOAD + 96);
 }
 
 static uint8_t mb_code[2048];
 
-static void make_mb_elf(struct buf *out, uint32_t flags)
+static void make_mb_elf(struct kimage_buf *out, uint32_t flags)
 {
     for (size_t i = 0; i < sizeof(mb_code); i++)
         mb_code[i] = (uint8_t)(i * 3);
     memset(mb_code, 0, 48);
-    put_mb_header(mb_code, flags, 0, 0, 0, 0, 0);
-    struct telf t = {
+    kimage_mb_header(mb_code, flags, 0, 0, 0, 0, 0);
+    struct kimage_elf t = {
         .is64 = false, .machine = 3, .entry = MB_LOAD + 48, .nseg = 1,
         .seg = { { MB_LOAD, MB_LOAD, 0x2000, mb_code, sizeof(mb_code) } },
     };
-    build_elf(out, &t);
+    kimage_build_elf(out, &t);
 }
 
 /* ---- ELF / vmlinux ---- */
@@ -517,7 +192,7 @@ static void test_vmlinux_linux64(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_vmlinux(&f, false, false);
     struct boot_image img;
     char err[256];
@@ -542,7 +217,7 @@ static void test_vmlinux_linux64(void **state)
     assert_int_equal(loader_get16(h + 0x236) & 1, 1);
     assert_int_equal(loader_get32(h + 0x238), 2047);
     assert_int_equal(0x202 + h[0x201], LOADER_SETUP_HEADER_OFFSET + img.setup_header_len);
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -551,20 +226,20 @@ static void test_vmlinux_virtual_entry(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
-    struct telf t = vmlinux_spec(false, false);
+    struct kimage_buf f = { 0 };
+    struct kimage_elf t = vmlinux_spec(false, false);
     t.entry = 0xffffffff81000040ull;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     struct boot_image img;
     char err[256];
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_LINUX64, &img, err, sizeof(err)), 0);
     assert_int_equal(img.entry, VM_TEXT_PA + 0x40);
     /* Nowhere near a segment: refused. */
     t.entry = 0xffffffff90000000ull;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_LINUX64, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "entry point");
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -573,7 +248,7 @@ static void test_vmlinux_pvh_choice(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     struct boot_image img;
     char err[256];
 
@@ -605,26 +280,26 @@ static void test_vmlinux_pvh_choice(void **state)
     assert_err_contains(err, "multiboot");
 
     /* A 4-byte PVH descriptor works as well as Linux's 8-byte one. */
-    struct telf t = vmlinux_spec(true, false);
+    struct kimage_elf t = vmlinux_spec(true, false);
     t.pvh_descsz = 4;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_PVH, &img, err, sizeof(err)), 0);
     assert_int_equal(img.entry, VM_PVH_ENTRY);
 
     /* A broken note or one pointing outside the kernel is reported. */
     t.pvh_descsz = 2;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_PVH, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "malformed");
     t.pvh_descsz = 8;
     t.pvh_entry = 0x3000000;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_PVH, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "PVH");
     t.pvh_entry = 0x100001000ull;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_PVH, &img, err, sizeof(err)), -1);
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -636,13 +311,13 @@ static void test_elf32_pvh_section_note(void **state)
     static uint8_t code[3000];
     for (size_t i = 0; i < sizeof(code); i++)
         code[i] = (uint8_t)(i ^ 0x77);
-    struct telf t = {
+    struct kimage_elf t = {
         .is64 = false, .machine = 3, .entry = 0x200000, .nseg = 1,
         .seg = { { 0x200000, 0x200000, 0x1000, code, sizeof(code) } },
         .pvh_descsz = 4, .pvh_entry = 0x200010, .notes_as_section = true,
     };
-    struct buf f = { 0 };
-    build_elf(&f, &t);
+    struct kimage_buf f = { 0 };
+    kimage_build_elf(&f, &t);
     struct boot_image img;
     char err[256];
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), 0);
@@ -655,10 +330,10 @@ static void test_elf32_pvh_section_note(void **state)
     assert_err_contains(err, "32-bit");
     /* Without the note there is no way in. */
     t.pvh_descsz = 0;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "does not know how to start");
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -667,11 +342,11 @@ static void test_elf_hostile_headers(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     struct boot_image img;
     char err[256];
-    struct telf base = vmlinux_spec(false, false);
-    struct telf t;
+    struct kimage_elf base = vmlinux_spec(false, false);
+    struct kimage_elf t;
 
     /* Segment file range overflowing 64 bits / past the end of the file. */
     make_vmlinux(&f, false, false);
@@ -688,21 +363,21 @@ static void test_elf_hostile_headers(void **state)
     /* filesz > memsz. */
     t = base;
     t.seg[1].memsz = 16;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "damaged");
 
     /* Destination wrapping around the address space. */
     t = base;
     t.seg[1].paddr = UINT64_MAX - 0x100;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "address space");
 
     /* Too big for the VM: say how to fix it. */
     t = base;
     t.seg[1].memsz = 0x5400000 - VM_DATA_PA;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "0x1000000-0x5400000");
     assert_err_contains(err, "64 MiB");
@@ -711,31 +386,31 @@ static void test_elf_hostile_headers(void **state)
     /* Straddling the PCI hole cannot be fixed by more memory. */
     t = base;
     t.seg[1].paddr = 0xbfff8000;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "PCI hole");
 
     /* Far away: damaged. */
     t = base;
     t.seg[1].paddr = 0xffffffff81200000ull;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "damaged");
 
     /* Wrong machine, wrong type, no segments. */
     t = base;
     t.machine = 183;   /* aarch64 */
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "architecture");
     t = base;
     t.type = 3;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "executable");
     t = base;
     t.nseg = 0;
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
 
     /* Program header table out of the file; absurd entry size. */
@@ -767,7 +442,7 @@ static void test_elf_hostile_headers(void **state)
     f.p[5] = 1;
     f.p[4] = 9;
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -778,7 +453,7 @@ static void test_bzimage_each_compression(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     for (size_t i = 0; i < NFORMATS; i++) {
         const char *fmt = supported_formats[i];
         memset(mem.base, 0xcc, 64 << 20);
@@ -805,7 +480,7 @@ static void test_bzimage_each_compression(void **state)
         assert_int_equal(img.kind, BOOT_PVH);
         assert_int_equal(img.entry, VM_PVH_ENTRY);
     }
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -814,7 +489,7 @@ static void test_bzimage_linux32(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     struct boot_image img;
     char err[256];
     static const char *const fallback[] = { "bzip2", "lzo" };
@@ -828,7 +503,7 @@ static void test_bzimage_linux32(void **state)
         assert_int_equal(img.load_start, 0x100000);
         assert_int_equal(img.load_end, 0x1000000 + BZ_INIT_SIZE);
         size_t pm_len = (size_t)loader_get32(f.p + 0x1f4) * 16;
-        assert_memory_equal(gpa(&mem, 0x100000, pm_len), f.p + BZ_PM_OFF, pm_len);
+        assert_memory_equal(gpa(&mem, 0x100000, pm_len), f.p + KIMAGE_BZ_PM_OFF, pm_len);
         assert_int_equal(loader_get32(img.setup_header + (0x214 - 0x1f1)), 0x100000);
         /* ...but insisting on the 64-bit protocol says why it cannot. */
         assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_LINUX64, &img, err, sizeof(err)), -1);
@@ -840,10 +515,10 @@ static void test_bzimage_linux32(void **state)
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_LINUX32, &img, err, sizeof(err)), 0);
     assert_int_equal(img.kind, BOOT_LINUX32);
     /* A 32-bit kernel (no XLF_KERNEL_64) goes 32-bit under AUTO and refuses 64. */
-    struct buf pl = { 0 }, vm = { 0 };
+    struct kimage_buf pl = { 0 }, vm = { 0 };
     make_vmlinux(&vm, false, true);
-    compress_payload("gzip", vm.p, vm.len, &pl);
-    make_bzimage_ex(&f, pl.p, pl.len, 0x020f, 0, BZ_INIT_SIZE, 0x7fffffff);
+    kimage_compress("gzip", vm.p, vm.len, &pl);
+    kimage_bzimage(&f, pl.p, pl.len, 0x020f, 0, BZ_INIT_SIZE, 0x7fffffff);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), 0);
     assert_int_equal(img.kind, BOOT_LINUX32);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_LINUX64, &img, err, sizeof(err)), -1);
@@ -854,9 +529,9 @@ static void test_bzimage_linux32(void **state)
     assert_int_equal(loader_load_kernel(&small, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "--memory");
     guest_mem_destroy(&small);
-    buf_free(&pl);
-    buf_free(&vm);
-    buf_free(&f);
+    kimage_buf_free(&pl);
+    kimage_buf_free(&vm);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -865,13 +540,13 @@ static void test_bzimage_bad_headers(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 }, pl = { 0 }, vm = { 0 };
+    struct kimage_buf f = { 0 }, pl = { 0 }, vm = { 0 };
     struct boot_image img;
     char err[256];
     make_vmlinux(&vm, false, true);
-    compress_payload("gzip", vm.p, vm.len, &pl);
+    kimage_compress("gzip", vm.p, vm.len, &pl);
 
-    make_bzimage_ex(&f, pl.p, pl.len, 0x0207, 0x7f, BZ_INIT_SIZE, 0x7fffffff);
+    kimage_bzimage(&f, pl.p, pl.len, 0x0207, 0x7f, BZ_INIT_SIZE, 0x7fffffff);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "2.07");
     assert_err_contains(err, "newer kernel");
@@ -910,14 +585,14 @@ static void test_bzimage_bad_headers(void **state)
     uint8_t junk[4096];
     for (size_t i = 0; i < sizeof(junk); i++)
         junk[i] = (uint8_t)(i * 13);
-    compress_payload("zstd", junk, sizeof(junk), &pl);
+    kimage_compress("zstd", junk, sizeof(junk), &pl);
     make_bzimage(&f, pl.p, pl.len);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "ELF");
 
     /* Decompression bomb: the payload expands past init_size. */
-    compress_payload("gzip", vm.p, vm.len, &pl);
-    make_bzimage_ex(&f, pl.p, pl.len, 0x020f, 0x7f, 4096, 0x7fffffff);
+    kimage_compress("gzip", vm.p, vm.len, &pl);
+    kimage_bzimage(&f, pl.p, pl.len, 0x020f, 0x7f, 4096, 0x7fffffff);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "more than");
 
@@ -929,9 +604,9 @@ static void test_bzimage_bad_headers(void **state)
     assert_err_contains(err, "16 MiB");
     assert_err_contains(err, "--memory");
     guest_mem_destroy(&small);
-    buf_free(&f);
-    buf_free(&pl);
-    buf_free(&vm);
+    kimage_buf_free(&f);
+    kimage_buf_free(&pl);
+    kimage_buf_free(&vm);
     guest_mem_destroy(&mem);
 }
 
@@ -954,8 +629,8 @@ static void test_not_a_kernel(void **state)
     assert_int_equal(loader_load_kernel(&mem, junk, sizeof(junk), BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "does not recognise");
 
-    struct buf z = { 0 };
-    compress_payload("gzip", junk, sizeof(junk), &z);
+    struct kimage_buf z = { 0 };
+    kimage_compress("gzip", junk, sizeof(junk), &z);
     assert_int_equal(loader_load_kernel(&mem, z.p, z.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "gzip-compressed as a whole");
 
@@ -971,7 +646,7 @@ static void test_not_a_kernel(void **state)
     char tiny[8];
     assert_int_equal(loader_load_kernel(&mem, junk, sizeof(junk), BOOT_AUTO, &img, tiny, sizeof(tiny)), -1);
     assert_int_equal(strlen(tiny), 7);
-    buf_free(&z);
+    kimage_buf_free(&z);
     guest_mem_destroy(&mem);
 }
 
@@ -984,13 +659,13 @@ static void test_decompress_bounds(void **state)
     uint8_t *zeros = calloc(1, n);
     assert_non_null(zeros);
     memcpy(zeros, "\x7f" "ELF", 4);   /* so "none" is recognised too */
-    struct buf c = { 0 };
+    struct kimage_buf c = { 0 };
     char err[256];
     uint8_t *out;
     size_t out_len;
     for (size_t i = 0; i < NFORMATS; i++) {
         const char *fmt = supported_formats[i];
-        compress_payload(fmt, zeros, n, &c);
+        kimage_compress(fmt, zeros, n, &c);
         /* Exactly enough room is fine. */
         if (decompress_buffer(c.p, c.len, n, &out, &out_len, err, sizeof(err)) < 0)
             fail_msg("%s: %s", fmt, err);
@@ -1010,7 +685,7 @@ static void test_decompress_bounds(void **state)
         assert_sentence(err);
     }
     /* A huge appended size must not turn into a huge allocation. */
-    compress_payload("gzip", zeros, 4096, &c);
+    kimage_compress("gzip", zeros, 4096, &c);
     loader_put32(c.p + c.len - 4, 0xffffffffu);
     assert_int_equal(decompress_buffer(c.p, c.len, 1u << 20, &out, &out_len, err, sizeof(err)), -1);
     /* Detection of formats Hostel does not decompress. */
@@ -1023,7 +698,7 @@ static void test_decompress_bounds(void **state)
     assert_int_equal(decompress_buffer((const uint8_t *)"BZh91AY&SY", 10, 4096, &out, &out_len, err,
                                        sizeof(err)), -1);
     assert_err_contains(err, "bzip2");
-    buf_free(&c);
+    kimage_buf_free(&c);
     free(zeros);
 }
 
@@ -1034,7 +709,7 @@ static void test_multiboot_kludge(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 16 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_mb_kludge(&f);
     struct boot_image img;
     char err[256];
@@ -1048,7 +723,7 @@ static void test_multiboot_kludge(void **state)
     assert_memory_equal(gpa(&mem, MB_LOAD, f.len), f.p, f.len);
     assert_true(all_bytes(gpa(&mem, MB_LOAD + 4096, 0x2000), 0x2000, 0));
     /* load_end_addr 0 means "to the end of the file"; no bss. */
-    put_mb_header(f.p + 64, 0x10000, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
+    kimage_mb_header(f.p + 64, 0x10000, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_MULTIBOOT, &img, err, sizeof(err)), 0);
     assert_int_equal(img.load_end, MB_LOAD + f.len);
     /* Not Linux, not PVH. */
@@ -1068,26 +743,26 @@ static void test_multiboot_kludge(void **state)
         { 0xfff00040u, 0xfff00000u, 0, 0, 0xfff00060u, "PCI hole" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        put_mb_header(f.p + 64, 0x10000, bad[i].hdr, bad[i].load, bad[i].end, bad[i].bss, bad[i].entry);
+        kimage_mb_header(f.p + 64, 0x10000, bad[i].hdr, bad[i].load, bad[i].end, bad[i].bss, bad[i].entry);
         assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
         assert_err_contains(err, bad[i].what);
     }
     /* Requirements Hostel cannot meet, and a broken checksum. */
-    put_mb_header(f.p + 64, 0x10004, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
+    kimage_mb_header(f.p + 64, 0x10004, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "video mode");
-    put_mb_header(f.p + 64, 0x10100, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
+    kimage_mb_header(f.p + 64, 0x10100, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "0x100");
-    put_mb_header(f.p + 64, 0x10000, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
+    kimage_mb_header(f.p + 64, 0x10000, MB_LOAD + 64, MB_LOAD, 0, 0, MB_LOAD + 96);
     f.p[64 + 8] ^= 1;
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "checksum");
     /* Flag 16 clear and not ELF: nowhere to load it. */
-    put_mb_header(f.p + 64, 0x3, 0, 0, 0, 0, 0);
+    kimage_mb_header(f.p + 64, 0x3, 0, 0, 0, 0, 0);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "neither ELF");
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1096,7 +771,7 @@ static void test_multiboot_elf(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 16 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_mb_elf(&f, 0x3);
     struct boot_image img;
     char err[256];
@@ -1119,14 +794,14 @@ static void test_multiboot_elf(void **state)
     assert_err_contains(err, "checksum");
     make_mb_elf(&f, 0x3);
     /* The header must lie in the first 8 KiB. */
-    struct buf g = { 0 };
-    buf_put(&g, NULL, 8192);
-    buf_put(&g, f.p, f.len);
-    put_mb_header(g.p + 8192, 0x10000, MB_LOAD, MB_LOAD, 0, 0, MB_LOAD);
+    struct kimage_buf g = { 0 };
+    kimage_buf_put(&g, NULL, 8192);
+    kimage_buf_put(&g, f.p, f.len);
+    kimage_mb_header(g.p + 8192, 0x10000, MB_LOAD, MB_LOAD, 0, 0, MB_LOAD);
     assert_int_equal(loader_load_kernel(&mem, g.p, g.len, BOOT_AUTO, &img, err, sizeof(err)), -1);
     assert_err_contains(err, "does not recognise");
-    buf_free(&g);
-    buf_free(&f);
+    kimage_buf_free(&g);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1137,7 +812,7 @@ static void test_place_initrd(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_vmlinux(&f, false, true);
     struct boot_image img;
     char err[256];
@@ -1161,17 +836,17 @@ static void test_place_initrd(void **state)
     assert_err_contains(err, "empty");
 
     /* The kernel's initrd_addr_max is honoured. */
-    struct buf pl = { 0 }, vm = { 0 };
+    struct kimage_buf pl = { 0 }, vm = { 0 };
     make_vmlinux(&vm, false, true);
-    compress_payload("gzip", vm.p, vm.len, &pl);
-    make_bzimage_ex(&f, pl.p, pl.len, 0x020f, 0x7f, BZ_INIT_SIZE, 0x2ffffff);
+    kimage_compress("gzip", vm.p, vm.len, &pl);
+    kimage_bzimage(&f, pl.p, pl.len, 0x020f, 0x7f, BZ_INIT_SIZE, 0x2ffffff);
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), 0);
     assert_int_equal(loader_place_initrd(&mem, &img, rd, n, 0, &at, err, sizeof(err)), 0);
     assert_int_equal(at, (0x3000000ull - n) & ~0xfffull);
-    buf_free(&pl);
-    buf_free(&vm);
+    kimage_buf_free(&pl);
+    kimage_buf_free(&vm);
     free(rd);
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1192,7 +867,7 @@ static void test_zero_page(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_compressed_bzimage(&f, "gzip", false);
     struct boot_image img;
     char err[256];
@@ -1204,7 +879,7 @@ static void test_zero_page(void **state)
     };
     assert_int_equal(loader_build_zero_page(&mem, &img, &cfg, AREA, AREA_SIZE, err, sizeof(err)), 0);
     const uint8_t *zp = gpa(&mem, AREA, 4096);
-    assert_int_equal(zp[0x1f1], BZ_SETUP_SECTS);                 /* header copied from the bzImage */
+    assert_int_equal(zp[0x1f1], KIMAGE_BZ_SETUP_SECTS);                 /* header copied from the bzImage */
     assert_int_equal(loader_get16(zp + 0x1fe), 0xaa55);
     assert_memory_equal(zp + 0x202, "HdrS", 4);
     assert_int_equal(loader_get16(zp + 0x206), 0x020f);
@@ -1276,7 +951,7 @@ static void test_zero_page(void **state)
     zp = gpa(&mem, AREA, 4096);
     assert_int_equal(loader_get32(zp + 0x214), 0x100000);
     assert_int_equal(*gpa(&mem, AREA + 4096, 1), 0);
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1287,7 +962,7 @@ static void test_zero_page_high_initrd(void **state)
     char err[256];
     /* 3 GiB low + 5 GiB high: the memfd is sparse, so this costs nothing. */
     assert_int_equal(guest_mem_init(&mem, 8ull << 30, err, sizeof(err)), 0);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_vmlinux(&f, false, true);
     struct boot_image img;
     assert_int_equal(loader_load_kernel(&mem, f.p, f.len, BOOT_AUTO, &img, err, sizeof(err)), 0);
@@ -1309,7 +984,7 @@ static void test_zero_page_high_initrd(void **state)
     uint64_t at;
     assert_int_equal(loader_place_initrd(&mem, &img, rd, sizeof(rd), 0, &at, err, sizeof(err)), 0);
     assert_int_equal(at, 0x80000000ull - 4096);
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1318,7 +993,7 @@ static void test_pvh_start_info(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_vmlinux(&f, true, false);
     struct boot_image img;
     char err[256];
@@ -1367,7 +1042,7 @@ static void test_pvh_start_info(void **state)
     assert_int_equal(loader_build_pvh_start_info(&mem, &img, &cfg, AREA + 4, AREA_SIZE, err, sizeof(err)), -1);
     assert_int_equal(loader_build_pvh_start_info(&mem, &img, &cfg, VM_DATA_PA, AREA_SIZE, err, sizeof(err)), -1);
     assert_err_contains(err, "overlaps");
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1376,7 +1051,7 @@ static void test_multiboot_info(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_mb_kludge(&f);
     struct boot_image img;
     char err[256];
@@ -1430,7 +1105,7 @@ static void test_multiboot_info(void **state)
     assert_int_equal(loader_build_multiboot_info(&mem, &img, &cfg, MB_LOAD + 0x1000, AREA_SIZE, err,
                                                  sizeof(err)), -1);
     assert_err_contains(err, "overlaps");
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1451,7 +1126,7 @@ static void try_load(const struct guest_mem *mem, const uint8_t *p, size_t n, en
         loads_refused++;
 }
 
-static void every_prefix(const struct guest_mem *mem, const struct buf *f, size_t step)
+static void every_prefix(const struct guest_mem *mem, const struct kimage_buf *f, size_t step)
 {
     uint8_t *copy = malloc(f->len);
     assert_non_null(copy);
@@ -1472,7 +1147,7 @@ static void test_truncated_images(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     make_vmlinux(&f, true, true);
     every_prefix(&mem, &f, 1);
     make_mb_kludge(&f);
@@ -1483,7 +1158,7 @@ static void test_truncated_images(void **state)
         make_compressed_bzimage(&f, supported_formats[i], true);
         every_prefix(&mem, &f, 3);
     }
-    buf_free(&f);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 
@@ -1493,11 +1168,11 @@ static void test_truncated_payloads(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 64 << 20);
-    struct buf f = { 0 }, vm = { 0 }, pl = { 0 };
+    struct kimage_buf f = { 0 }, vm = { 0 }, pl = { 0 };
     make_vmlinux(&vm, true, true);
     for (size_t i = 0; i < NFORMATS; i++) {
         const char *fmt = supported_formats[i];
-        compress_payload(fmt, vm.p, vm.len, &pl);
+        kimage_compress(fmt, vm.p, vm.len, &pl);
         /* The appended size is optional, and "none" is the ELF itself,
          * whose unloaded tail (relocations) may go. */
         size_t must_fail = strcmp(fmt, "none") == 0 ? vm.len - 256 : pl.len - (strcmp(fmt, "gzip") ? 4 : 0);
@@ -1511,9 +1186,9 @@ static void test_truncated_payloads(void **state)
                 fail_msg("%s payload cut at %zu of %zu was accepted", fmt, cut, pl.len);
         }
     }
-    buf_free(&f);
-    buf_free(&vm);
-    buf_free(&pl);
+    kimage_buf_free(&f);
+    kimage_buf_free(&vm);
+    kimage_buf_free(&pl);
     guest_mem_destroy(&mem);
 }
 
@@ -1546,7 +1221,7 @@ static void mutate(uint8_t *p, size_t n, size_t hot)
     }
 }
 
-static void fuzz_image(const struct guest_mem *mem, const struct buf *f, size_t hot, unsigned iterations,
+static void fuzz_image(const struct guest_mem *mem, const struct kimage_buf *f, size_t hot, unsigned iterations,
                        uint64_t seed)
 {
     rng_state = seed;
@@ -1567,16 +1242,16 @@ static void test_mutated_images(void **state)
     (void)state;
     struct guest_mem mem;
     mem_new(&mem, 32 << 20);
-    struct buf f = { 0 };
+    struct kimage_buf f = { 0 };
     loads_ok = loads_refused = 0;
     make_vmlinux(&f, true, true);
     fuzz_image(&mem, &f, 512, 3000, 0x1234567);
-    struct telf t = {
+    struct kimage_elf t = {
         .is64 = false, .machine = 3, .entry = 0x200000, .nseg = 1,
         .seg = { { 0x200000, 0x200000, 0x1000, vm_data, 512 } },
         .pvh_descsz = 4, .pvh_entry = 0x200010, .notes_as_section = true, .trailer = 16,
     };
-    build_elf(&f, &t);
+    kimage_build_elf(&f, &t);
     fuzz_image(&mem, &f, f.len, 3000, 0x2345678);
     make_mb_kludge(&f);
     fuzz_image(&mem, &f, 128, 2000, 0x3456789);
@@ -1585,25 +1260,25 @@ static void test_mutated_images(void **state)
     for (size_t i = 0; i < NFORMATS; i++) {
         make_compressed_bzimage(&f, supported_formats[i], true);
         /* Hot zone: the setup header and the start of the payload. */
-        fuzz_image(&mem, &f, BZ_PM_OFF + BZ_STUB + 64, 400, 0x56789ab + i);
+        fuzz_image(&mem, &f, KIMAGE_BZ_PM_OFF + KIMAGE_BZ_STUB + 64, 400, 0x56789ab + i);
     }
     /* A mutated vmlinux behind a valid compressed stream reaches the ELF
      * parser through the bzImage path. */
     rng_state = 0x6789abc;
-    struct buf vm = { 0 }, pl = { 0 };
+    struct kimage_buf vm = { 0 }, pl = { 0 };
     for (unsigned i = 0; i < 600; i++) {
         make_vmlinux(&vm, true, true);
         mutate(vm.p, vm.len, 512);
-        compress_payload(i % 2 ? "gzip" : "lz4", vm.p, vm.len, &pl);
+        kimage_compress(i % 2 ? "gzip" : "lz4", vm.p, vm.len, &pl);
         make_bzimage(&f, pl.p, pl.len);
         try_load(&mem, f.p, f.len, i % 3 ? BOOT_AUTO : BOOT_PVH);
     }
     /* Both outcomes must be common, or the mutations test nothing. */
     print_message("mutated images: %u loaded, %u refused\n", loads_ok, loads_refused);
     assert_true(loads_ok > 1000 && loads_refused > 1000);
-    buf_free(&vm);
-    buf_free(&pl);
-    buf_free(&f);
+    kimage_buf_free(&vm);
+    kimage_buf_free(&pl);
+    kimage_buf_free(&f);
     guest_mem_destroy(&mem);
 }
 

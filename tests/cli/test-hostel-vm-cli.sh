@@ -1,0 +1,55 @@
+#!/bin/bash
+# hostel-vm's command line: usage errors, bad files and bad images get a
+# clear sentence and their distinct exit status; nothing here needs KVM,
+# since every check fails before the VM would start (or checks the message
+# for a missing /dev/kvm when there is none).
+# Usage: test-hostel-vm-cli.sh HOSTEL_VM GUEST_IMAGE
+VM=$1
+GUEST=$2
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+expect() {   # expect STATUS 'TEXT' -- ARGS...
+    local want=$1 text=$2
+    shift 3
+    local out status
+    out=$("$VM" "$@" 2>&1 < /dev/null)
+    status=$?
+    if [ "$status" != "$want" ] || ! grep -qF -- "$text" <<< "$out"; then
+        echo "FAIL: hostel-vm $* -> status $status (want $want), output:"
+        echo "$out" | sed 's/^/    /'
+        echo "    (wanted text: $text)"
+        fails=$((fails + 1))
+    else
+        echo "ok: hostel-vm $* -> $status"
+    fi
+}
+
+expect 0 "Usage: hostel-vm --kernel FILE" -- --help
+expect 0 "hostel-vm 0." -- --version
+expect 64 "no kernel given" --
+expect 64 "unknown option '--bogus'" -- --bogus
+expect 64 "--memory wants a size in MiB" -- --kernel "$GUEST" --memory 12
+expect 64 "--memory wants a size in MiB" -- --kernel "$GUEST" --memory lots
+expect 64 "--cpus wants a number from 1 to 64" -- --kernel "$GUEST" --cpus 0
+expect 64 "--cpus wants a number from 1 to 64" -- --kernel "$GUEST" --cpus 65
+expect 64 "--cpu is 'host' or 'conservative'" -- --kernel "$GUEST" --cpu 486
+expect 64 "--serial is 'stdio' or 'none'" -- --kernel "$GUEST" --serial tcp
+expect 64 "unexpected argument 'extra'" -- --kernel "$GUEST" extra
+expect 66 "Could not read the kernel" -- --kernel "$TMP/missing"
+expect 66 "Could not read the initrd" -- --kernel "$GUEST" --initrd "$TMP/missing"
+
+# A file that is no kernel: rejected with a sentence (status 66), or, on a
+# machine without KVM, the missing-KVM sentence (68) comes first.
+head -c 4096 /dev/urandom > "$TMP/garbage"
+out=$("$VM" --kernel "$TMP/garbage" 2>&1)
+status=$?
+if [ -e /dev/kvm ]; then
+    [ "$status" = 66 ] && [ -n "$out" ] || { echo "FAIL: garbage kernel -> $status: $out"; fails=$((fails + 1)); }
+else
+    [ "$status" = 68 ] && grep -q "no /dev/kvm" <<< "$out" || { echo "FAIL: no-KVM message -> $status: $out"; fails=$((fails + 1)); }
+fi
+echo "ok: garbage kernel -> $status"
+
+[ "$fails" = 0 ] || { echo "$fails check(s) failed"; exit 1; }
