@@ -148,6 +148,16 @@ static struct hv_vm *kvm_vm_create(struct hv_error *err)
         set_err(err, "KVM refused the interrupt routing table (%s).", strerror(errno));
         goto fail;
     }
+#ifdef KVM_CAP_EXIT_ON_EMULATION_FAILURE
+    /* Hand emulation failures to userspace with the instruction bytes and
+     * without KVM queueing a #UD first, so Hostel's instruction assist can
+     * run the instruction (kernels older than 5.14 lack this; vcpu_emulate.c
+     * then drops the queued #UD itself). */
+    if (ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_EXIT_ON_EMULATION_FAILURE) > 0) {
+        struct kvm_enable_cap cap = { .cap = KVM_CAP_EXIT_ON_EMULATION_FAILURE, .args = { 1 } };
+        ioctl(vm, KVM_ENABLE_CAP, &cap);
+    }
+#endif
     struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
     if (ioctl(vm, KVM_CREATE_PIT2, &pit) < 0) {
         set_err(err, "KVM could not create its PIT timer (%s).", strerror(errno));

@@ -30,6 +30,13 @@ static void vcpu_report(struct vcpu *v, const char *what, char *buf, size_t len)
         snprintf(buf, len, "%s on vCPU %u (its registers could not be read).", what, v->index);
         return;
     }
+    if (r.rip == 0xfff0 && s.cs.base == 0xffff0000u) {
+        /* AMD's KVM re-initialises a vCPU on a shutdown exit; its registers
+         * then show the reset vector, not where the guest was. */
+        snprintf(buf, len, "%s on vCPU %u (the host reset the vCPU, so where it happened is not known).",
+                 what, v->index);
+        return;
+    }
     char mode[64];
     vcpu_describe_mode(&s, mode, sizeof(mode));
     snprintf(buf, len, "%s on vCPU %u at RIP 0x%" PRIx64 " (CS base 0x%" PRIx64 ") in %s.",

@@ -52,6 +52,15 @@ void vcpu_handle_emulation(struct vcpu *v, const struct vcpu_exit *e)
                          "KVM could not emulate an instruction and its state could not be read.");
         return;
     }
+    /* Without KVM_CAP_EXIT_ON_EMULATION_FAILURE, KVM queues a #UD for the
+     * instruction it gave up on; the assist decides what the guest sees. */
+    struct hv_events ev;
+    if (hv->get_events(v->hv, &ev) == 0 && (ev.exception.injected || ev.exception.pending) &&
+        ev.exception.nr == 6) {
+        ev.exception.injected = 0;
+        ev.exception.pending = 0;
+        hv->set_events(v->hv, &ev);
+    }
     struct hv_msr xss = { .index = MSR_IA32_XSS };
     if (hv->get_msrs(v->hv, &xss, 1) == 1)
         cpu.xss = xss.value;

@@ -474,9 +474,10 @@ enum x86_emu_result x86_emu_deliver_interrupt(struct x86_emu_cpu *cpu,
     struct event ev = {
         .vector = vector, .has_error = has_error, .error_code = error_code, .soft = is_soft,
     };
-    /* At most: the event, a fault delivering it, #DF; a fault on #DF shuts
-     * the CPU down. */
-    for (unsigned attempt = 0; attempt < 3; attempt++) {
+    /* The longest chain: a benign event, #GP delivering it, #PF delivering
+     * that (contributory then #PF is serial), #DF; a fault on #DF shuts the
+     * CPU down. */
+    for (unsigned attempt = 0; attempt < 5; attempt++) {
         memset(&report, 0, sizeof(report));
         struct x86_emu_ctx ctx = {
             .cpu = cpu, .cfg = cfg, .ops = ops, .opaque = opaque, .report = &report,

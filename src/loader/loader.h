@@ -95,11 +95,18 @@ struct boot_config {
 
 /* Detect the format of file (bzImage, ELF, multiboot), load it into guest
  * RAM and describe it in *img. want is BOOT_AUTO or a protocol the caller
- * insists on; an image that cannot be started that way is an error.
- * BOOT_AUTO picks: bzImage -> LINUX64 (LINUX32 if it is a 32-bit kernel or
- * its compression is not supported here); ELF with a multiboot header ->
- * MULTIBOOT; ELF64 Linux vmlinux -> LINUX64; other ELF with a PVH note -> PVH;
- * a.out-kludge multiboot -> MULTIBOOT. */
+ * insists on; an image that cannot be started that way is an error (never
+ * a silent switch). BOOT_AUTO picks:
+ *   bzImage                        -> LINUX64 (decompressed here), or LINUX32
+ *                                     for 32-bit kernels and bzip2/lzo payloads
+ *   ELF with a multiboot header    -> MULTIBOOT
+ *   ELF64 x86-64 vmlinux           -> LINUX64 (PVH only if the file has a PVH
+ *                                     note but no "Linux" note, i.e. is not Linux)
+ *   other ELF with a PVH note      -> PVH
+ *   a.out-kludge multiboot         -> MULTIBOOT
+ * Guest RAM is written only once the whole image has been validated; on
+ * failure *img is zeroed. A bzImage payload is decompressed into a bounded
+ * host buffer (at most init_size, never over 512 MiB). */
 int loader_load_kernel(const struct guest_mem *mem, const uint8_t *file, size_t len,
                        enum boot_kind want, struct boot_image *img, char *err, size_t errlen);
 

@@ -108,7 +108,7 @@ if [ ! -f "$KSTAMP" ] || [ ! -f "$BSTAMP" ]; then
 fi
 stamp() {  # stamp FILE NAME: a variable from a fetch-debian.sh stamp
     # shellcheck source=/dev/null
-    (. "$1" && eval "printf '%s\\n' \"\${$2}\"")
+    (. "$1" && printf '%s\n' "${!2}")
 }
 KVER=$(stamp "$KSTAMP" KVER)
 KVERSION=$(stamp "$KSTAMP" VERSION)
@@ -147,6 +147,9 @@ mkcpio() {
 # --- L1 base initramfs: busybox, kvm modules, /init (cached) -----------------
 
 # kvm-amd options: nested SVM for L2 is not needed and only adds work.
+# kvm force_emulation_prefix=1: the prefix "ud2; .ascii \"kvm\"" makes KVM
+# emulate the next instruction, so test guests can drive KVM into the
+# emulation failures that Hostel's instruction assist handles.
 L1_INIT=$(cat <<'EOF'
 #!/bin/sh
 # L1 init, written by tests/nested/kvm-run.sh.
@@ -166,7 +169,7 @@ if [ ! -e /hostel/complete ]; then
     poweroff -f
 fi
 . /hostel/config
-for m in irqbypass kvm "kvm-amd npt=1 nested=0"; do
+for m in irqbypass "kvm force_emulation_prefix=1" "kvm-amd npt=1 nested=0"; do
     set -- $m
     mod=$1; shift
     insmod /hostel/modules/$mod.ko "$@" || echo "L1: insmod $mod failed"
