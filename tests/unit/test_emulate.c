@@ -917,19 +917,28 @@ static uint64_t random_address(uint64_t *s)
     static const uint64_t bases[] = { KCODE, KDATA, UDATA, KRO, KNP, KEDGE, KIDT, KSTACK,
                                       KIST1, 0, 0x100000, 0x0000800000000000ull };
     uint64_t r = rng(s);
-    switch (r & 3) {
+    switch (r & 7) {
     case 0: return rng(s);
     case 1: return r >> 40;
-    default: return bases[(r >> 8) % (sizeof(bases) / sizeof(bases[0]))] + ((r >> 20) & 0x3FFF);
+    case 2: case 3: case 4:
+        /* Mapped and often suitably aligned for XSAVE/CMPXCHG16B. */
+        return KDATA + ((r >> 8) & 0xFFC0) + (((r >> 30) & 3) == 0 ? ((r >> 32) & 0x3F) : 0);
+    default:
+        return bases[(r >> 8) % (sizeof(bases) / sizeof(bases[0]))] + ((r >> 20) & 0x3FFF);
     }
 }
 
+/* A valid 64-bit kernel state, lightly, moderately or heavily mutated. */
 static void randomize_cpu(struct fake_guest *g, const struct x86_emu_cpu *base, uint64_t *s)
 {
     struct x86_emu_cpu *cpu = &g->cpu;
     *cpu = *base;
     cpu->config = &g->cfg;
-    uint64_t r = rng(s);
+    uint64_t level = rng(s) & 3;
+    uint64_t r = level == 0 ? 0 : rng(s);
+    if (level < 3) {
+        r &= rng(s) & rng(s);   /* fewer mutations */
+    }
     if (r & 1) cpu->sregs.cr0 ^= rng(s) & 0x8005003F;
     if (r & 2) cpu->sregs.cr4 ^= rng(s) & 0x00341630;
     if (r & 4) cpu->sregs.efer ^= rng(s) & 0xD00;
@@ -957,9 +966,9 @@ static void randomize_cpu(struct fake_guest *g, const struct x86_emu_cpu *base, 
         for (unsigned k = 0; k < 64; k++) {
             cpu->xsave.region[rng(s) % HV_XSAVE_SIZE] = (uint8_t)rng(s);
         }
-        put64(cpu->xsave.region + 512, rng(s));
+        put64(cpu->xsave.region + 512, rng(s) & ((r & 4096) ? ~0ull : 7));
     }
-    if (r & 4096) {
+    if (r & 8192) {
         cpu->sregs.idt.base = random_address(s);
         cpu->sregs.idt.limit = (uint16_t)rng(s);
         cpu->sregs.gdt.base = random_address(s);
@@ -968,57 +977,88 @@ static void randomize_cpu(struct fake_guest *g, const struct x86_emu_cpu *base, 
         cpu->sregs.tr.limit = (uint32_t)rng(s);
         cpu->sregs.tr.type = rng(s) & 15;
     }
-    if (r & 8192) g->cfg.features = (uint32_t)rng(s);
-    if (r & 16384) g->cfg.phys_addr_bits = (uint8_t)rng(s);
-    if (r & 32768) {
+    if (r & 16384) g->cfg.features = (uint32_t)rng(s);
+    if (r & 32768) g->cfg.phys_addr_bits = (uint8_t)rng(s);
+    if (r & 65536) {
         g->cfg.xstate[rng(s) % X86_EMU_XSTATE_MAX].size = (uint32_t)(rng(s) & 0x1FFF);
         g->cfg.xstate[rng(s) % X86_EMU_XSTATE_MAX].offset = (uint32_t)(rng(s) & 0x1FFF);
         g->cfg.xstate[rng(s) % X86_EMU_XSTATE_MAX].align64 = rng(s) & 1;
     }
+    if (r & 131072) fake_user_mode(g);
     uint64_t *gprs[] = { &cpu->regs.rax, &cpu->regs.rbx, &cpu->regs.rcx, &cpu->regs.rdx,
                          &cpu->regs.rsi, &cpu->regs.rdi, &cpu->regs.rsp, &cpu->regs.rbp,
-                         &cpu->regs.r12, &cpu->regs.r13 };
+                         &cpu->regs.r8, &cpu->regs.r12, &cpu->regs.r13 };
     for (size_t k = 0; k < sizeof(gprs) / sizeof(gprs[0]); k++) {
-        if (rng(s) & 1) {
-            *gprs[k] = random_address(s);
+        uint64_t v = rng(s);
+        *gprs[k] = (v & 1) ? random_address(s) : (v & 2) ? (v >> 60) : rng(s);
+    }
+    cpu->regs.rax &= (rng(s) & 1) ? 0xFF : ~0ull;   /* XSAVE masks */
+    cpu->regs.rip = (r & 262144) ? random_address(s) : KCODE + (rng(s) & 0x1FFF);
+}
+
+/* An instruction: random bytes, or an emulated opcode with random
+ * prefixes, ModRM, SIB and displacement. */
+static void random_insn(uint8_t insn[15], uint64_t *s)
+{
+    static const uint8_t prefixes[] = { 0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x3e, 0x26, 0x36,
+                                        0x64, 0x65, 0x40, 0x48, 0x41, 0x4c, 0x4f };
+    static const uint8_t opcodes[][3] = {
+        { 0x0f, 0xae, 0 }, { 0x0f, 0xc7, 0 }, { 0x0f, 0xb8, 0 }, { 0x0f, 0x01, 0 },
+        { 0xcc, 0, 0 }, { 0xcd, 0, 0 }, { 0xce, 0, 0 }, { 0x9b, 0, 0 },
+    };
+    for (unsigned k = 0; k < 15; k++) {
+        insn[k] = (uint8_t)rng(s);
+    }
+    if (rng(s) & 3) {
+        unsigned n = 0;
+        unsigned np = rng(s) % 4;
+        for (unsigned k = 0; k < np; k++) {
+            insn[n++] = prefixes[rng(s) % sizeof(prefixes)];
+        }
+        const uint8_t *op = opcodes[rng(s) % (sizeof(opcodes) / sizeof(opcodes[0]))];
+        unsigned oplen = op[0] == 0x0f ? 2 : 1;
+        memcpy(insn + n, op, oplen);
+        n += oplen;
+        if (op[0] == 0x0f && op[1] == 0x01) {
+            static const uint8_t rm01[] = { 0xca, 0xcb, 0xd0, 0xd1 };
+            insn[n] = rm01[rng(s) % 4];
+        } else if ((rng(s) & 3) && op[0] == 0x0f) {
+            /* A memory ModRM through a pointer register. */
+            insn[n] = (uint8_t)(((rng(s) % 3) << 6) | ((rng(s) & 7) << 3) | (rng(s) & 7));
         }
     }
-    cpu->regs.rip = (r & 65536) ? random_address(s) : KCODE + (rng(s) & 0x1FFF);
 }
 
 static void test_random(void **state)
 {
     struct fake_guest *g = *state;
-    static const uint8_t interesting[] = {
-        0x0f, 0x0f, 0x0f, 0xae, 0xc7, 0xb8, 0x01, 0xcc, 0xcd, 0xce, 0x9b, 0xf3, 0xf2, 0x66,
-        0x67, 0xf0, 0x48, 0x4f, 0x64, 0x65, 0x2e, 0xd0, 0xd1, 0xca, 0xcb, 0x27, 0x2f, 0x1f,
-        0x0e, 0x05, 0x04, 0x24, 0x44, 0x84, 0xc4, 0xc5, 0x62, 0x8f, 0x38, 0x3a,
-    };
     long iterations = 500000;
     const char *env = getenv("HOSTEL_EMU_FUZZ_ITERS");
     if (env) {
         iterations = strtol(env, NULL, 10);
     }
     uint64_t seed = 0x9E3779B97F4A7C15ull;
+    /* Deliverable gates of every kind, with a few on IST1. */
+    for (unsigned v = 0; v < 256; v++) {
+        fake_gate(g, v, KHANDLER + v, SEL_KCODE, (v & 1) ? 0xF : 0xE, (v & 2) ? 3 : 0,
+                  (v % 5) == 0 || v == 8, (v % 17) != 16);
+    }
     struct x86_emu_cpu base = g->cpu;
     struct x86_emu_config base_cfg = g->cfg;
-    uint8_t code_page[4096];
-    memcpy(code_page, fake_phys(g, PHYS_KCODE), sizeof(code_page));
+    long results[X86_EMU_TRIPLE_FAULT + 1] = { 0 };
     for (long i = 0; i < iterations; i++) {
         g->cfg = base_cfg;
         randomize_cpu(g, &base, &seed);
         uint8_t insn[15];
-        for (size_t k = 0; k < sizeof(insn); k++) {
-            uint64_t r = rng(&seed);
-            insn[k] = (r & 1) ? interesting[(r >> 8) % sizeof(interesting)] : (uint8_t)(r >> 16);
-        }
+        random_insn(insn, &seed);
         size_t len = rng(&seed) % 16;
         if (len == 0) {
-            memcpy(fake_phys(g, PHYS_KCODE + (rng(&seed) & 0xFF0)), insn, sizeof(insn));
+            memcpy(fake_phys(g, PHYS_KCODE + (g->cpu.regs.rip & 0xFFF)), insn,
+                   (g->cpu.regs.rip & 0xFFF) <= 0x1000 - 15 ? 15 : 0x1000 - (g->cpu.regs.rip & 0xFFF));
         }
-        if ((i & 255) == 0) {
+        if ((i & 1023) == 0) {
             /* Scribble on memory now and then, page tables included. */
-            for (unsigned k = 0; k < 32; k++) {
+            for (unsigned k = 0; k < 16; k++) {
                 uint64_t at = rng(&seed) % (FAKE_MEM_SIZE - 8);
                 put64(fake_phys(g, at), rng(&seed));
             }
@@ -1027,6 +1067,7 @@ static void test_random(void **state)
         struct x86_emu_report rep;
         enum x86_emu_result r = x86_emulate(&g->cpu, ops, g, insn, len, &rep);
         assert_true(r >= X86_EMU_OK && r <= X86_EMU_MEM_ERROR);
+        results[r]++;
         assert_true(rep.insn_len <= 15);
         if (r == X86_EMU_EXCEPTION) {
             assert_true(rep.exception.vector < 32 || rep.exception.is_soft);
@@ -1034,15 +1075,22 @@ static void test_random(void **state)
         char msg[96];
         x86_emu_describe_result(&g->cpu, r, &rep, msg, sizeof(msg));
         assert_true(strlen(msg) < sizeof(msg));
-        if ((i & 7) == 0) {
+        if (r == X86_EMU_EXCEPTION || (i & 7) == 0) {
             uint64_t v = rng(&seed);
-            r = x86_emu_deliver_interrupt(&g->cpu, ops, g, (uint8_t)v, (v >> 8) & 1,
-                                          (uint32_t)(v >> 32), (v >> 9) & 1, (v >> 10) & 15);
+            bool use_report = r == X86_EMU_EXCEPTION && (v & 1);
+            r = x86_emu_deliver_interrupt(
+                &g->cpu, ops, g, use_report ? rep.exception.vector : (uint8_t)(v >> 16),
+                use_report ? rep.exception.has_error_code : (v >> 8) & 1,
+                use_report ? rep.exception.error_code : (uint32_t)(v >> 32),
+                use_report ? rep.exception.is_soft : (v >> 9) & 1,
+                use_report ? rep.exception.insn_len : (v >> 10) & 15);
             assert_true(r >= X86_EMU_OK && r <= X86_EMU_TRIPLE_FAULT);
+            results[r]++;
         }
         assert_true(g->max_access <= 2 * HV_XSAVE_SIZE);
     }
-    memcpy(fake_phys(g, PHYS_KCODE), code_page, sizeof(code_page));
+    print_message("random: %ld ok, %ld exception, %ld unknown, %ld mem error, %ld triple\n",
+                  results[0], results[1], results[2], results[3], results[4]);
 }
 
 int main(void)
