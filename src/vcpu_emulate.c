@@ -3,6 +3,7 @@
  * it in userspace with src/emulate/, deliver the exception it raises
  * ourselves, or stop the VM with a report naming the bytes and the mode. */
 #include <stdio.h>
+#include <string.h>
 
 #include "emulate/x86_emulate.h"
 #include "vcpu.h"
@@ -37,7 +38,12 @@ static const struct x86_emu_ops vcpu_emu_ops = {
 static void stop_guest_error(struct vcpu *v, enum vm_stop_reason reason, int status, const char *what)
 {
     char report[480];
-    snprintf(report, sizeof(report), "vCPU %u: %s", v->index, what);
+    /* The emulator's sentences start "vCPU stopped: "; name the vCPU. */
+    const char *prefix = "vCPU stopped: ";
+    if (strncmp(what, prefix, strlen(prefix)) == 0)
+        snprintf(report, sizeof(report), "vCPU %u stopped: %s", v->index, what + strlen(prefix));
+    else
+        snprintf(report, sizeof(report), "vCPU %u: %s", v->index, what);
     vm_request_stop(v->vm, reason, status, report);
 }
 

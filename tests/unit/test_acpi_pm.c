@@ -138,6 +138,29 @@ static void test_reset_control(void **state)
     assert_int_equal(piix_rcr_bus_ops.read(&rcr, 0, 1) & PIIX_RCR_RST_CPU, 0);
 }
 
+static void test_reset_control_random(void **state)
+{
+    (void)state;
+    struct piix_rcr rcr;
+    struct sink s = {0};
+    piix_rcr_init(&rcr, on_reset, &s);
+    unsigned seed = 7, expect_resets = 0;
+    for (int i = 0; i < 200000; i++) {
+        seed = seed * 1103515245u + 12345u;
+        uint64_t off = (seed >> 10) % 4;
+        uint8_t v = (uint8_t)(seed >> 20);
+        if (seed & 1) {
+            piix_rcr_bus_ops.write(&rcr, off, v, 1);
+            if (off == 0 && (v & PIIX_RCR_RST_CPU))
+                expect_resets++;
+        } else {
+            uint64_t r = piix_rcr_bus_ops.read(&rcr, off, 1);
+            assert_true(off != 0 || (r & ~(uint64_t)PIIX_RCR_SYS_RST) == 0);
+        }
+    }
+    assert_int_equal(s.resets, expect_resets);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +171,7 @@ int main(void)
         cmocka_unit_test(test_save_restore),
         cmocka_unit_test(test_random_access),
         cmocka_unit_test(test_reset_control),
+        cmocka_unit_test(test_reset_control_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
