@@ -91,7 +91,7 @@ int boot_prepare(const struct guest_mem *mem, const struct boot_request *req,
                  struct boot_result *res, char *err, size_t errlen)
 {
     memset(res, 0, sizeof(*res));
-    if (loader_load_kernel(mem, req->kernel, req->kernel_len, BOOT_AUTO, &res->image, err, errlen) < 0)
+    if (loader_load_kernel(mem, req->kernel, req->kernel_len, req->want, &res->image, err, errlen) < 0)
         return -1;
     struct boot_image *img = &res->image;
     if (img->load_start < BOOT_INFO_ADDR + BOOT_INFO_SIZE && img->load_end > BOOT_GDT_ADDR) {

@@ -29,6 +29,7 @@ struct boot_request {
     size_t initrd_len;
     const char *cmdline;       /* may be NULL */
     unsigned ncpus;
+    enum boot_kind want;       /* BOOT_AUTO, or a protocol the user insists on */
 };
 
 struct boot_result {

@@ -20,6 +20,9 @@ static const char usage_text[] =
     "  --append STRING    kernel command line, used as given\n"
     "  --memory MIB       guest RAM in MiB (default 256)\n"
     "  --cpus N           number of virtual CPUs (default 1, at most 64)\n"
+    "  --kernel-entry P   boot protocol: auto (default), linux64 (64-bit entry, the\n"
+    "                     payload decompressed by Hostel), linux32 (the kernel\n"
+    "                     decompresses itself), pvh, or multiboot\n"
     "  --cpu MODEL        'host' (default): all the host's features KVM supports;\n"
     "                     'conservative': a baseline most x86-64 CPUs have\n"
     "  --serial stdio|none  where the guest's serial console goes (default stdio)\n"
@@ -37,7 +40,18 @@ static const char usage_text[] =
     "A test guest writing V to I/O port 0xf4 exits with (V << 1) | 1.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_CPU, OPT_SERIAL,
-       OPT_STATS, OPT_QUIET, OPT_VERSION };
+       OPT_STATS, OPT_QUIET, OPT_VERSION, OPT_KERNEL_ENTRY };
+
+static const struct {
+    const char *name;
+    enum boot_kind kind;
+} kernel_entries[] = {
+    { "auto", BOOT_AUTO },
+    { "linux64", BOOT_LINUX64 },
+    { "linux32", BOOT_LINUX32 },
+    { "pvh", BOOT_PVH },
+    { "multiboot", BOOT_MULTIBOOT },
+};
 
 static const struct option long_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -46,6 +60,7 @@ static const struct option long_options[] = {
     { "memory", required_argument, NULL, OPT_MEMORY },
     { "cpus", required_argument, NULL, OPT_CPUS },
     { "cpu", required_argument, NULL, OPT_CPU },
+    { "kernel-entry", required_argument, NULL, OPT_KERNEL_ENTRY },
     { "serial", required_argument, NULL, OPT_SERIAL },
     { "stats", no_argument, NULL, OPT_STATS },
     { "quiet", no_argument, NULL, OPT_QUIET },
@@ -75,7 +90,8 @@ static bool parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
 {
-    *cfg = (struct vm_config){ .mem_mib = 256, .cpus = 1, .cpu_model = "host", .serial_stdio = true };
+    *cfg = (struct vm_config){ .mem_mib = 256, .cpus = 1, .cpu_model = "host", .kernel_entry = "auto",
+                               .serial_stdio = true };
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -99,6 +115,15 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
                 return usage_error("--cpu is 'host' or 'conservative', not '%s'.", optarg);
             cfg->cpu_model = optarg;
             break;
+        case OPT_KERNEL_ENTRY: {
+            bool known = false;
+            for (size_t i = 0; i < sizeof(kernel_entries) / sizeof(kernel_entries[0]); i++)
+                known |= strcmp(optarg, kernel_entries[i].name) == 0;
+            if (!known)
+                return usage_error("--kernel-entry is auto, linux64, linux32, pvh or multiboot, not '%s'.", optarg);
+            cfg->kernel_entry = optarg;
+            break;
+        }
         case OPT_SERIAL:
             if (strcmp(optarg, "stdio") == 0)
                 cfg->serial_stdio = true;
@@ -169,8 +194,11 @@ int main(int argc, char **argv)
     struct boot_request req = {
         .kernel = kernel, .kernel_len = kernel_len,
         .initrd = initrd, .initrd_len = initrd_len,
-        .cmdline = cfg.append, .ncpus = cfg.cpus,
+        .cmdline = cfg.append, .ncpus = cfg.cpus, .want = BOOT_AUTO,
     };
+    for (size_t i = 0; i < sizeof(kernel_entries) / sizeof(kernel_entries[0]); i++)
+        if (strcmp(cfg.kernel_entry, kernel_entries[i].name) == 0)
+            req.want = kernel_entries[i].kind;
     struct boot_result boot;
     if (boot_prepare(&vm->mem, &req, &boot, err, sizeof(err)) < 0) {
         fprintf(stderr, "hostel-vm: %s\n", err);

@@ -79,6 +79,7 @@ struct vm_config {
     const char *initrd;
     const char *append;
     const char *cpu_model;      /* "host" or "conservative" */
+    const char *kernel_entry;   /* "auto", "linux64", "linux32", "pvh" or "multiboot" */
     bool serial_stdio;
     bool quiet;                 /* no informational messages on stderr */
 };

@@ -35,6 +35,7 @@ expect 64 "--memory wants a size in MiB" -- --kernel "$GUEST" --memory lots
 expect 64 "--cpus wants a number from 1 to 64" -- --kernel "$GUEST" --cpus 0
 expect 64 "--cpus wants a number from 1 to 64" -- --kernel "$GUEST" --cpus 65
 expect 64 "--cpu is 'host' or 'conservative'" -- --kernel "$GUEST" --cpu 486
+expect 64 "--kernel-entry is auto, linux64" -- --kernel "$GUEST" --kernel-entry elf
 expect 64 "--serial is 'stdio' or 'none'" -- --kernel "$GUEST" --serial tcp
 expect 64 "unexpected argument 'extra'" -- --kernel "$GUEST" extra
 expect 66 "Could not read the kernel" -- --kernel "$TMP/missing"

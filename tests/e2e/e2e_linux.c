@@ -3,8 +3,9 @@
  * its output, and power the guest off from its shell. One boot does all
  * checks of one configuration (guest kernel code is slow on nested hosts).
  *
- * Usage: e2e-linux HOSTEL_VM KERNEL INITRD CPUS[,CPUS...] [TIMEOUT_S]
- * Each CPU count is one boot.
+ * Usage: e2e-linux HOSTEL_VM KERNEL INITRD CONFIG[,CONFIG...] [TIMEOUT_S]
+ * CONFIG is a vCPU count, optionally with a boot protocol: "2" or "1:pvh".
+ * Each CONFIG is one boot.
  * Exit: 0 pass, 1 fail, 77 skipped (no usable KVM). */
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +72,8 @@ static int fail(struct child *c, const char *what)
     return 1;
 }
 
-static int run_one(const char *vm, const char *kernel, const char *initrd, const char *cpus, double timeout)
+static int run_one(const char *vm, const char *kernel, const char *initrd, const char *cpus,
+                   const char *entry, double timeout)
 {
     static struct child c;
     memset(&c, 0, sizeof(c));
@@ -87,7 +89,7 @@ static int run_one(const char *vm, const char *kernel, const char *initrd, const
         close(to_child[1]);
         close(from_child[0]);
         execl(vm, vm, "--kernel", kernel, "--initrd", initrd, "--cpus", cpus,
-              "--memory", "512", "--stats",
+              "--kernel-entry", entry, "--memory", "512", "--stats",
               "--append", "console=ttyS0 panic=-1 hostel.e2e", (char *)NULL);
         perror("exec hostel-vm");
         _exit(127);
@@ -140,8 +142,8 @@ static int run_one(const char *vm, const char *kernel, const char *initrd, const
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return fail(&c, what);
     }
-    printf("\ne2e-linux: PASS cpus=%s userspace_s=%.1f command_s=%.1f total_s=%.1f\n",
-           cpus, t_ready, t_cmd - t_ready, now_s() - t0);
+    printf("\ne2e-linux: PASS cpus=%s entry=%s userspace_s=%.1f command_s=%.1f total_s=%.1f\n",
+           cpus, entry, t_ready, t_cmd - t_ready, now_s() - t0);
     close(c.in);
     close(c.out);
     return 0;
@@ -150,7 +152,7 @@ static int run_one(const char *vm, const char *kernel, const char *initrd, const
 int main(int argc, char **argv)
 {
     if (argc < 5) {
-        fprintf(stderr, "usage: e2e-linux HOSTEL_VM KERNEL INITRD CPUS[,CPUS...] [TIMEOUT_S]\n");
+        fprintf(stderr, "usage: e2e-linux HOSTEL_VM KERNEL INITRD CONFIG[,CONFIG...] [TIMEOUT_S]\n");
         return 2;
     }
     if (access("/dev/kvm", R_OK | W_OK) != 0) {
@@ -161,8 +163,14 @@ int main(int argc, char **argv)
     int failed = 0;
     char *list = strdup(argv[4]);
     for (char *save = NULL, *cpus = strtok_r(list, ",", &save); cpus; cpus = strtok_r(NULL, ",", &save)) {
-        printf("e2e-linux: booting with %s vCPU(s)\n", cpus);
-        if (run_one(argv[1], argv[2], argv[3], cpus, timeout) != 0)
+        const char *entry = "auto";
+        char *colon = strchr(cpus, ':');
+        if (colon) {
+            *colon = 0;
+            entry = colon + 1;
+        }
+        printf("e2e-linux: booting with %s vCPU(s), kernel entry %s\n", cpus, entry);
+        if (run_one(argv[1], argv[2], argv[3], cpus, entry, timeout) != 0)
             failed = 1;
     }
     free(list);

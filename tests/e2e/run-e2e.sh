@@ -3,7 +3,8 @@
 # and a busybox initramfs) and run e2e-linux on it for each CPU count, all in
 # one run of kvm-run.sh (one nested KVM host when this machine has no KVM).
 #
-# Usage: run-e2e.sh KVM_RUN HOSTEL_VM E2E_LINUX CPUS[,CPUS...]
+# Usage: run-e2e.sh KVM_RUN HOSTEL_VM E2E_LINUX CONFIG[,CONFIG...]
+#   CONFIG: a vCPU count, optionally with a boot protocol ("2", "1:pvh")
 set -euo pipefail
 KVM_RUN=$1 VM=$2 E2E=$3 CPUS=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
