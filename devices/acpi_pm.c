@@ -54,29 +54,37 @@ static void acpi_pm_write_cnt(struct acpi_pm *pm, uint16_t cnt)
     pm->pm1_cnt = cnt;
 }
 
-/* Merge `size` bytes of val at byte `shift` into a 16-bit register. */
-static uint16_t merge16(uint16_t reg, uint64_t val, unsigned byte, unsigned size)
-{
-    for (unsigned i = 0; i < size && byte + i < 2; i++) {
-        unsigned sh = 8 * (byte + i);
-        reg = (uint16_t)((reg & ~(0xffu << sh)) | (((val >> (8 * i)) & 0xffu) << sh));
-    }
-    return reg;
-}
+/* Only the power button can raise the SCI: no timer overflow, global lock,
+ * sleep button or RTC wake events exist here. */
+#define ACPI_PM1_EN_IMPLEMENTED ACPI_PM1_PWRBTN_STS
 
 static void acpi_pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
     struct acpi_pm *pm = opaque;
-    if (off < 2) {
-        /* Status bits are write-one-to-clear. */
-        pm->pm1_sts &= (uint16_t)~merge16(0, val, (unsigned)off, size);
-    } else if (off < 4) {
-        pm->pm1_en = merge16(pm->pm1_en, val, (unsigned)(off - 2), size);
-    } else if (off < 6) {
-        /* A 16-bit write sets SLP_TYP and SLP_EN together. */
-        acpi_pm_write_cnt(pm, merge16(pm->pm1_cnt, val, (unsigned)(off - 4), size));
+    /* An access may span PM1 status, enable and control (a dword at 0
+     * writes status and enable). Collect the effect byte by byte, then
+     * apply control once, so SLP_TYP and SLP_EN written together act
+     * together. */
+    uint16_t clear = 0, en = pm->pm1_en, cnt = pm->pm1_cnt;
+    bool cnt_written = false;
+    for (unsigned i = 0; i < size; i++) {
+        uint64_t at = off + i;
+        uint16_t byte = (uint16_t)((val >> (8 * i)) & 0xff);
+        unsigned sh = 8 * (unsigned)(at & 1);
+        if (at < 2) {
+            clear |= (uint16_t)(byte << sh);   /* status: write one to clear */
+        } else if (at < 4) {
+            en = (uint16_t)((en & ~(0xffu << sh)) | ((unsigned)byte << sh));
+        } else if (at < 6) {
+            cnt = (uint16_t)((cnt & ~(0xffu << sh)) | ((unsigned)byte << sh));
+            cnt_written = true;
+        }
+        /* Reserved bytes and the read-only timer ignore writes. */
     }
-    /* Reserved bytes and the read-only timer ignore writes. */
+    pm->pm1_sts &= (uint16_t)~clear;
+    pm->pm1_en = en & ACPI_PM1_EN_IMPLEMENTED;
+    if (cnt_written)
+        acpi_pm_write_cnt(pm, cnt);
     acpi_pm_update_sci(pm);
 }
 

@@ -69,8 +69,18 @@ struct hv_lapic {
     uint8_t regs[HV_LAPIC_SIZE];
 };
 
-/* Pending and injected events (exceptions, interrupts, NMI, SMI). */
+/* Pending and injected events (exceptions, interrupts, NMI, SMI).
+ * `valid` says which of the optional parts set_events applies (get_events
+ * fills them all): the exception, interrupt and NMI injected/masked state is
+ * always applied; NMI pending, the SIPI vector, the interrupt shadow and SMM
+ * state only when flagged, so a caller that only edits the exception does
+ * not overwrite an NMI or INIT another vCPU just sent. */
+#define HV_EVENTS_NMI_PENDING (1u << 0)
+#define HV_EVENTS_SIPI_VECTOR (1u << 1)
+#define HV_EVENTS_SHADOW (1u << 2)
+#define HV_EVENTS_SMM (1u << 3)
 struct hv_events {
+    unsigned valid;
     struct { uint8_t injected, nr, has_error_code, pending; uint32_t error_code; } exception;
     struct { uint8_t injected, nr, soft, shadow; } interrupt;
     struct { uint8_t injected, pending, masked; } nmi;

@@ -54,6 +54,7 @@ static const struct {
     { KVM_CAP_EXT_CPUID, "extended CPUID" },
     { KVM_CAP_IRQ_ROUTING, "IRQ routing" },
     { KVM_CAP_SIGNAL_MSI, "MSI injection" },
+    { KVM_CAP_IMMEDIATE_EXIT, "immediate exit (Linux 4.11 or later)" },
 };
 
 /* PC interrupt routing as firmware describes it: ISA IRQs 0-15 reach both
@@ -562,6 +563,7 @@ static int kvm_get_events(struct hv_vcpu *v, struct hv_events *e)
     e->smi.pending = k.smi.pending;
     e->smi.smm_inside_nmi = k.smi.smm_inside_nmi;
     e->smi.latched_init = k.smi.latched_init;
+    e->valid = HV_EVENTS_NMI_PENDING | HV_EVENTS_SIPI_VECTOR | HV_EVENTS_SHADOW | HV_EVENTS_SMM;
     return 0;
 }
 
@@ -586,8 +588,10 @@ static int kvm_set_events(struct hv_vcpu *v, const struct hv_events *e)
     k.smi.pending = e->smi.pending;
     k.smi.smm_inside_nmi = e->smi.smm_inside_nmi;
     k.smi.latched_init = e->smi.latched_init;
-    k.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
-              KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM;
+    k.flags = ((e->valid & HV_EVENTS_NMI_PENDING) ? KVM_VCPUEVENT_VALID_NMI_PENDING : 0) |
+              ((e->valid & HV_EVENTS_SIPI_VECTOR) ? KVM_VCPUEVENT_VALID_SIPI_VECTOR : 0) |
+              ((e->valid & HV_EVENTS_SHADOW) ? KVM_VCPUEVENT_VALID_SHADOW : 0) |
+              ((e->valid & HV_EVENTS_SMM) ? KVM_VCPUEVENT_VALID_SMM : 0);
     return ioctl(v->fd, KVM_SET_VCPU_EVENTS, &k) < 0 ? -1 : 0;
 }
 

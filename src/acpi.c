@@ -81,6 +81,14 @@ uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
         return 0;
 
     uint8_t *rsdp = acpi_alloc(&b, 36, 16);
+    /* FACS (section 5.2.10): required unless the FADT is hardware-reduced;
+     * no global lock, no waking vector. */
+    uint8_t *facs = acpi_alloc(&b, 64, 64);
+    if (!facs)
+        return 0;
+    memcpy(facs, "FACS", 4);
+    put32(facs + 4, 64);
+    facs[32] = 2;                          /* version */
 
     uint32_t dsdt_len = 36 + sizeof(dsdt_aml);
     uint8_t *dsdt = acpi_alloc(&b, dsdt_len, 16);
@@ -95,6 +103,7 @@ uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
     if (!fadt)
         return 0;
     header(fadt, "FACP", 276, 6);
+    put32(fadt + 36, gpa_of(&b, facs));
     put32(fadt + 40, gpa_of(&b, dsdt));
     fadt[45] = 1;                          /* preferred profile: desktop */
     put16(fadt + 46, ACPI_SCI_IRQ);
@@ -109,12 +118,15 @@ uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
     put16(fadt + 98, 0x0fff);              /* C3 latency > 1000: no C3 */
     fadt[108] = 0x32;                      /* RTC century index */
     put16(fadt + 109, (1u << 0) | (1u << 1)); /* IAPC_BOOT_ARCH: legacy devices, 8042 */
-    put32(fadt + 112, (1u << 0) /* WBINVD */ | (1u << 2) /* PROC_C1 */ | (1u << 4) /* PWR_BUTTON: none fixed */ |
-                      (1u << 5) /* SLP_BUTTON: none */ | (1u << 8) /* TMR_VAL_EXT */ |
-                      (1u << 10) /* RESET_REG_SUP */);
+    /* PWR_BUTTON (bit 4) clear: the power button is the fixed-feature one
+     * in PM1; FIX_RTC (bit 6) set: no RTC wake status there. */
+    put32(fadt + 112, (1u << 0) /* WBINVD */ | (1u << 2) /* PROC_C1 */ |
+                      (1u << 5) /* SLP_BUTTON: none */ | (1u << 6) /* FIX_RTC */ |
+                      (1u << 8) /* TMR_VAL_EXT */ | (1u << 10) /* RESET_REG_SUP */);
     gas_io(fadt + 116, ACPI_RESET_PORT, 8, 1);
     fadt[128] = ACPI_RESET_VALUE;
     fadt[131] = 4;                         /* FADT minor version */
+    put64(fadt + 132, gpa_of(&b, facs));
     put64(fadt + 140, gpa_of(&b, dsdt));
     gas_io(fadt + 148, ACPI_PM1_EVT, 32, 2);
     gas_io(fadt + 172, ACPI_PM1_CNT, 16, 2);

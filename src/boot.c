@@ -87,6 +87,19 @@ void boot_apply_sregs(const struct boot_result *res, struct hv_sregs *s)
         s->tr.limit = 0xffff;
 }
 
+/* Does [start, end) touch the low memory boot data or firmware tables use? */
+static bool overlaps_reserved(uint64_t start, uint64_t end)
+{
+    static const struct { uint64_t start, end; } reserved[] = {
+        { BOOT_GDT_ADDR, BOOT_INFO_ADDR + BOOT_INFO_SIZE },
+        { BOOT_EBDA_START, 0x100000 },
+    };
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (start < reserved[i].end && end > reserved[i].start)
+            return true;
+    return false;
+}
+
 int boot_prepare(const struct guest_mem *mem, const struct boot_request *req,
                  struct boot_result *res, char *err, size_t errlen)
 {
@@ -94,15 +107,21 @@ int boot_prepare(const struct guest_mem *mem, const struct boot_request *req,
     if (loader_load_kernel(mem, req->kernel, req->kernel_len, req->want, &res->image, err, errlen) < 0)
         return -1;
     struct boot_image *img = &res->image;
-    if (img->load_start < BOOT_INFO_ADDR + BOOT_INFO_SIZE && img->load_end > BOOT_GDT_ADDR) {
-        snprintf(err, errlen, "The kernel wants to load at 0x%llx, inside the memory Hostel uses for "
-                 "boot data (below 0x%x); it is not a kernel Hostel can boot directly.",
-                 (unsigned long long)img->load_start, BOOT_INFO_ADDR + BOOT_INFO_SIZE);
+    if (overlaps_reserved(img->load_start, img->load_end)) {
+        snprintf(err, errlen, "The kernel wants to load at 0x%llx-0x%llx, over memory Hostel uses for "
+                 "boot data or firmware tables (below 0x%x, or 0x%x-0x100000); it is not a kernel "
+                 "Hostel can boot directly.", (unsigned long long)img->load_start,
+                 (unsigned long long)img->load_end, BOOT_INFO_ADDR + BOOT_INFO_SIZE, BOOT_EBDA_START);
         return -1;
     }
     if (req->initrd && req->initrd_len) {
         if (loader_place_initrd(mem, img, req->initrd, req->initrd_len, 0, &res->initrd_addr, err, errlen) < 0)
             return -1;
+        if (overlaps_reserved(res->initrd_addr, res->initrd_addr + req->initrd_len)) {
+            snprintf(err, errlen, "The initrd does not fit in the VM's memory above the kernel; give it more "
+                     "with --memory.");
+            return -1;
+        }
     }
     res->rsdp = acpi_build_tables(mem, req->ncpus);
     if (!res->rsdp) {

@@ -123,9 +123,15 @@ void cpuid_fixup_for_vcpu(struct hv_cpuid *c, unsigned index, unsigned ncpus)
             }
             break;
         case 4: {
-            /* EAX[31:26] cores per package - 1; EAX[25:14] threads sharing the cache - 1. */
+            /* EAX[31:26]: cores per package - 1. EAX[25:14]: logical
+             * processors sharing this cache - 1 (a power of two): the L3 is
+             * shared by all vCPUs, L1 and L2 belong to one each. */
             unsigned cores = ncpus > 64 ? 64 : ncpus;
-            e->eax = (e->eax & 0x3fffu) | ((cores - 1) << 26);
+            unsigned level = (e->eax >> 5) & 7;
+            unsigned sharing = 1;
+            while (level == 3 && sharing < cores)
+                sharing <<= 1;
+            e->eax = (e->eax & 0x3fffu) | ((sharing - 1) << 14) | ((cores - 1) << 26);
             break;
         }
         default:

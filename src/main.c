@@ -229,6 +229,9 @@ int main(int argc, char **argv)
 
     status = vm_run(vm);
     console_restore(&con);
+    if (con.dropped)
+        fprintf(stderr, "hostel-vm: %llu bytes of the guest's console output were dropped because "
+                "stdout did not keep up.\n", (unsigned long long)con.dropped);
 
     if (vm->stop_report[0] && (vm->stop_reason != VM_STOP_DEBUG_EXIT) &&
         !(cfg.quiet && vm->stop_reason == VM_STOP_POWER_OFF))

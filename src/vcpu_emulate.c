@@ -65,6 +65,7 @@ void vcpu_handle_emulation(struct vcpu *v, const struct vcpu_exit *e)
         ev.exception.nr == 6) {
         ev.exception.injected = 0;
         ev.exception.pending = 0;
+        ev.valid = 0; /* leave NMI/INIT state others may have changed alone */
         hv->set_events(v->hv, &ev);
     }
     struct hv_msr xss = { .index = MSR_IA32_XSS };

@@ -142,7 +142,6 @@ int vm_create(struct vm *vm, const struct hv_ops *hv, const struct vm_config *cf
     }
     vm->clock = (struct clock){ .ops = &real_clock_ops, .impl = vm };
     vm->ctx = g_main_context_default();
-    vm->loop = g_main_loop_new(vm->ctx, FALSE);
     vm->timer_source = g_source_new(&timer_source_funcs, sizeof(struct timer_source));
     ((struct timer_source *)vm->timer_source)->vm = vm;
     g_source_attach(vm->timer_source, vm->ctx);
@@ -167,8 +166,6 @@ void vm_destroy(struct vm *vm)
         g_source_destroy(vm->timer_source);
         g_source_unref(vm->timer_source);
     }
-    if (vm->loop)
-        g_main_loop_unref(vm->loop);
     bus_free(vm->pio);
     bus_free(vm->mmio);
     if (vm->hvm)
@@ -220,21 +217,23 @@ int vm_create_vcpus(struct vm *vm, unsigned n, char *err, size_t errlen)
     return 0;
 }
 
+/* Make every vCPU leave guest mode soon: immediate_exit covers a vCPU about
+ * to enter KVM_RUN, the signal one already inside it. */
 static void kick_all(struct vm *vm)
 {
+    pthread_mutex_lock(&vm->state_lock);
     for (unsigned i = 0; i < vm->ncpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
         vm->hv->vcpu_kick(v->hv);
         if (v->thread_started)
             pthread_kill(v->thread, SIGUSR1);
     }
+    pthread_mutex_unlock(&vm->state_lock);
 }
 
-static gboolean quit_loop(gpointer data)
+static bool vm_stopping(struct vm *vm)
 {
-    struct vm *vm = data;
-    g_main_loop_quit(vm->loop);
-    return G_SOURCE_REMOVE;
+    return __atomic_load_n(&vm->stop_requested, __ATOMIC_SEQ_CST);
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, const char *report)
@@ -242,7 +241,7 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, cons
     pthread_mutex_lock(&vm->state_lock);
     bool first = !vm->stop_requested;
     if (first) {
-        vm->stop_requested = true;
+        __atomic_store_n(&vm->stop_requested, true, __ATOMIC_SEQ_CST);
         vm->stop_reason = reason;
         vm->exit_status = status;
         if (report)
@@ -252,7 +251,8 @@ void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, cons
     pthread_mutex_unlock(&vm->state_lock);
     if (first) {
         kick_all(vm);
-        g_main_context_invoke(vm->ctx, quit_loop, vm);
+        /* vm_run's loop checks the flag after every iteration. */
+        g_main_context_wakeup(vm->ctx);
     }
 }
 
@@ -263,8 +263,21 @@ void vm_pause(struct vm *vm)
     pthread_mutex_unlock(&vm->state_lock);
     kick_all(vm);
     pthread_mutex_lock(&vm->state_lock);
-    while (vm->paused_vcpus < vm->ncpus && !vm->stop_requested)
-        pthread_cond_wait(&vm->state_cond, &vm->state_lock);
+    while (vm->paused_vcpus < vm->ncpus && !vm->stop_requested) {
+        /* Re-kick now and then: a halted vCPU may have missed the first. */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 20 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        if (pthread_cond_timedwait(&vm->state_cond, &vm->state_lock, &ts) == ETIMEDOUT) {
+            pthread_mutex_unlock(&vm->state_lock);
+            kick_all(vm);
+            pthread_mutex_lock(&vm->state_lock);
+        }
+    }
     pthread_mutex_unlock(&vm->state_lock);
 }
 
@@ -304,7 +317,12 @@ void vm_call_on_main(struct vm *vm, void (*fn)(void *), void *opaque)
     c->vm = vm;
     c->fn = fn;
     c->opaque = opaque;
-    g_main_context_invoke(vm->ctx, main_call_dispatch, c);
+    /* Always queued (g_main_context_invoke could run it right here, with
+     * dev_lock possibly held by the caller). */
+    GSource *src = g_idle_source_new();
+    g_source_set_callback(src, main_call_dispatch, c, NULL);
+    g_source_attach(src, vm->ctx);
+    g_source_unref(src);
 }
 
 static gboolean on_signal(gpointer data)
@@ -321,14 +339,17 @@ int vm_run(struct vm *vm)
     guint s3 = g_unix_signal_add(SIGHUP, on_signal, vm);
     for (unsigned i = 0; i < vm->ncpus; i++) {
         struct vcpu *v = &vm->vcpus[i];
-        if (pthread_create(&v->thread, NULL, vcpu_thread, v) != 0) {
+        pthread_mutex_lock(&vm->state_lock);
+        bool ok = pthread_create(&v->thread, NULL, vcpu_thread, v) == 0;
+        v->thread_started = ok;
+        pthread_mutex_unlock(&vm->state_lock);
+        if (!ok) {
             vm_request_stop(vm, VM_STOP_HOST_ERROR, VM_EXIT_HOST_ERROR, "Could not start a vCPU thread.");
             break;
         }
-        v->thread_started = true;
     }
-    if (!vm->stop_requested)
-        g_main_loop_run(vm->loop);
+    while (!vm_stopping(vm))
+        g_main_context_iteration(vm->ctx, TRUE);
     kick_all(vm);
     for (unsigned i = 0; i < vm->ncpus; i++) {
         if (vm->vcpus[i].thread_started) {
@@ -345,7 +366,9 @@ int vm_run(struct vm *vm)
                     break;
                 kick_all(vm);
             }
+            pthread_mutex_lock(&vm->state_lock);
             vm->vcpus[i].thread_started = false;
+            pthread_mutex_unlock(&vm->state_lock);
         }
     }
     g_source_remove(s1);

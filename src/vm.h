@@ -92,7 +92,6 @@ struct vm {
     struct bus *mmio;
     struct clock clock;
     GMainContext *ctx;
-    GMainLoop *loop;
     GSource *timer_source;
 
     pthread_mutex_t dev_lock;   /* device state */
@@ -141,8 +140,9 @@ int vm_run(struct vm *vm);
  * sentence for the user (may be NULL). */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int status, const char *report);
 
-/* Pause / resume all vCPUs (from the main thread). Pause returns once every
- * vCPU has left guest mode. */
+/* Pause / resume all vCPUs (from the main thread, never with dev_lock held:
+ * a vCPU may be waiting for it). Pause returns once every vCPU has left
+ * guest mode. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 

@@ -73,6 +73,16 @@ static void check_tables(unsigned ncpus)
             memcpy(&reset_port, t + 120, 8);
             assert_int_equal(reset_port, ACPI_RESET_PORT);
             assert_int_equal(t[128], ACPI_RESET_VALUE);
+            uint32_t facs32, flags;
+            uint64_t facs64;
+            memcpy(&facs32, t + 36, 4);
+            memcpy(&facs64, t + 132, 8);
+            assert_int_equal(facs32, facs64);
+            assert_int_equal(facs64 % 64, 0);
+            const uint8_t *facs = guest_mem_ptr(&mem, facs64, 64);
+            assert_memory_equal(facs, "FACS", 4);
+            memcpy(&flags, t + 112, 4);
+            assert_int_equal(flags & (1u << 4), 0);   /* fixed power button exists */
         } else if (memcmp(t, "APIC", 4) == 0) {
             seen_madt++;
             uint32_t len;

@@ -86,6 +86,25 @@ static void test_power_button_sci(void **state)
     assert_int_equal(acpi_pm_bus_ops.read(&pm, 0, 2) & ACPI_PM1_PWRBTN_STS, 0);
 }
 
+static void test_dword_and_mask(void **state)
+{
+    (void)state;
+    struct acpi_pm pm; struct clock clk; struct irq_line sci; struct sink s;
+    setup(&pm, &clk, &sci, &s);
+    acpi_pm_power_button(&pm);
+    /* One dword at PM1_EVT: clear nothing, enable the power button. */
+    acpi_pm_bus_ops.write(&pm, 0, (uint64_t)ACPI_PM1_PWRBTN_STS << 16, 4);
+    assert_int_equal(pm.pm1_en, ACPI_PM1_PWRBTN_STS);
+    assert_int_equal(s.level, 1);
+    /* Unimplemented enables (timer, global lock) do not stick. */
+    acpi_pm_bus_ops.write(&pm, 2, 0x0021, 2);
+    assert_int_equal(pm.pm1_en, 0);
+    assert_int_equal(s.level, 0);
+    /* A dword at 2 reaches PM1_CNT too: S5 in the same write powers off. */
+    acpi_pm_bus_ops.write(&pm, 2, (uint64_t)(ACPI_PM1_SLP_EN | (5u << 10) | ACPI_PM1_SCI_EN) << 16, 4);
+    assert_int_equal(s.power_offs, 1);
+}
+
 static void test_save_restore(void **state)
 {
     (void)state;
@@ -168,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_timer_rate),
         cmocka_unit_test(test_s5_powers_off),
         cmocka_unit_test(test_power_button_sci),
+        cmocka_unit_test(test_dword_and_mask),
         cmocka_unit_test(test_save_restore),
         cmocka_unit_test(test_random_access),
         cmocka_unit_test(test_reset_control),
