@@ -2,7 +2,7 @@
 # Run a program that needs KVM, on any x86-64 Linux machine.
 #
 # Usage: kvm-run.sh [OPTIONS] -- COMMAND [ARGS...]
-#   --smp N                  L1 vCPUs (default 2)
+#   --smp N                  L1 vCPUs (default 1; see below)
 #   --mem MIB                L1 memory in MiB (default 2048)
 #   --timeout SEC            give up on L1 after SEC seconds (default 300)
 #   --copy HOST[:GUEST]      copy a file or directory into L1, at GUEST (default:
@@ -11,7 +11,7 @@
 #                            Repeatable. A COMMAND given as a path that exists
 #                            on the host is copied without being asked.
 #   --env NAME[=VALUE]       pass an environment variable into L1 (repeatable)
-#   --verbose                show the whole L1 console (on stderr) and dmesg
+#   --verbose                also show L1's boot console and kernel log (stderr)
 #   -h, --help
 #
 # If /dev/kvm can be opened read-write here (and HOSTEL_FORCE_NESTED is not 1),
@@ -23,16 +23,21 @@
 # and busybox (fetched by tests/setup/fetch-debian.sh into the cache), plus the
 # copied files. COMMAND runs in L1 with the host's working directory (created
 # empty if not copied), stdin from /dev/null, stdout and stderr both on the L1
-# console, which is streamed to this script's stdout without the boot noise.
-# Timings go to stderr. HOSTEL_NESTED=1 is set inside L1.
+# console (ttyS0), which is streamed to this script's stdout without the boot
+# noise. L1's kernel logs to a second serial port (ttyS1), kept apart: shown
+# when L1 fails, and its warnings / oopses are summed up on stderr. Timings go
+# to stderr. HOSTEL_NESTED=1 is set inside L1. About 30 s before the timeout a
+# watchdog in L1 prints where COMMAND's threads are stuck in the kernel.
 #
 # Exit status: COMMAND's; 77 (skip) when neither /dev/kvm nor QEMU / the L1
-# kernel is available; 125 when L1 died or timed out before COMMAND finished;
-# 2 on a usage error.
+# kernel is available; 125 when L1 died or timed out before COMMAND finished
+# (with the console's and the kernel log's last lines); 2 on a usage error.
 #
 # Environment: HOSTEL_CACHE (cache directory, see fetch-debian.sh),
 # HOSTEL_FORCE_NESTED=1 (use L1 even when /dev/kvm works here),
-# HOSTEL_NESTED_CPU (QEMU -cpu for L1, default qemu64,+svm,+npt).
+# HOSTEL_NESTED_CPU (QEMU -cpu for L1, default qemu64,+svm,+npt),
+# HOSTEL_NESTED_LOGLEVEL (L1 kernel's console loglevel, default 7),
+# HOSTEL_NESTED_TCG_THREAD (single, the default, or multi: see below).
 set -euo pipefail
 
 ME=kvm-run
@@ -40,7 +45,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 FETCH=$HERE/../setup/fetch-debian.sh
 CACHE=${HOSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hostel}
 
-SMP=2
+# One L1 vCPU by default: with two, QEMU's multi-threaded TCG froze L1 about
+# once per 50 VM create/destroy cycles (both CPUs looping in the int3 handler
+# of live code patching), and single-threaded TCG hung a 2-vCPU L2 Linux at
+# AP bring-up. With one L1 vCPU, L2 SMP guests still work: L1's scheduler
+# runs their vCPU threads in turn.
+SMP=1
 MEM=2048
 TIMEOUT=300
 VERBOSE=0
@@ -123,6 +133,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/kvm-run.XXXXXX")
 QPID=
 # shellcheck disable=SC2317  # invoked by trap
 cleanup() {
+    trap '' INT TERM  # a second signal must not cut the cleanup short
     if [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; then
         kill "$QPID" 2>/dev/null || true
         wait "$QPID" 2>/dev/null || true
@@ -158,6 +169,8 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/hostel
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# ttyS0 carries the markers and COMMAND's output; the kernel logs to ttyS1.
+exec >/dev/ttyS0 2>&1
 mkdir -p /dev/shm /dev/pts /run
 mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 mount -t devpts devpts /dev/pts 2>/dev/null
@@ -178,17 +191,40 @@ if [ ! -c /dev/kvm ] && [ -r /sys/class/misc/kvm/dev ]; then
     mm=$(cat /sys/class/misc/kvm/dev)
     mknod /dev/kvm c "${mm%%:*}" "${mm##*:}"
 fi
+# Where a hung COMMAND is stuck, before the host's timeout kills L1.
+hang_report() {
+    echo "L1 watchdog: COMMAND still running after $WATCHDOG s; its threads' kernel stacks:"
+    for t in /proc/$1/task/*; do
+        echo "  $(cat $t/comm) tid ${t##*/} state $(cut -d' ' -f3 $t/stat)"
+        sed 's/^/    /' $t/stack
+    done
+    mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+    k=/sys/kernel/debug/kvm
+    for i in 1 2; do
+        echo "L1 watchdog: KVM counters: exits $(cat $k/exits) halt_exits $(cat $k/halt_exits)" \
+             "io_exits $(cat $k/io_exits) mmio_exits $(cat $k/mmio_exits)" \
+             "pf_taken $(cat $k/pf_taken) irq_exits $(cat $k/irq_exits)"
+        [ $i = 2 ] || sleep 1
+    done 2>/dev/null
+}
 if [ -c /dev/kvm ]; then
     echo "@@HOSTEL-L1 $TOKEN START $(cut -d' ' -f1 /proc/uptime)@@"
-    sh /hostel/run.sh </dev/null
+    sh /hostel/run.sh </dev/null &
+    pid=$!
+    wpid=
+    if [ "$WATCHDOG" -gt 0 ]; then
+        (sleep "$WATCHDOG"; hang_report $pid) &
+        wpid=$!
+    fi
+    wait $pid
     rc=$?
+    [ -z "$wpid" ] || kill $wpid 2>/dev/null
 else
     echo "L1: /dev/kvm did not appear; kernel log:"
     dmesg | tail -n 20
     rc=125
 fi
 echo "@@HOSTEL-L1 $TOKEN EXIT $rc@@"
-[ "$VERBOSE" != 1 ] || dmesg
 # Let the serial port drain; the host stops QEMU once it has seen the marker.
 sleep 1
 poweroff -f
@@ -236,26 +272,31 @@ abspath() {  # absolute and normalized, without resolving symlinks
     realpath -s -m -- "$1"
 }
 
-is_elf() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '177ELF' ]; }
+is_elf() {  # without a fork per file: directories may hold many
+    local magic
+    LC_ALL=C read -r -n 4 magic < "$1" 2>/dev/null
+    [ "$magic" = $'\x7fELF' ]
+}
 
 add_libs() {  # add_libs ELF: copy the shared libraries and loader it needs
-    local lib gl out
+    local out lib dir libs=() new=()
     # On the host file, where $ORIGIN still means what it should.
     # ldd fails on static executables: nothing to add then.
     out=$(ldd "$1" 2>/dev/null) || return 0
     if grep -q 'not found' <<<"$out"; then
         echo "$ME: warning: $1: $(grep 'not found' <<<"$out" | tr -s ' \t\n' ' ')" >&2
     fi
-    while read -r lib; do
-        gl=$(abspath "$lib")
-        [ ! -e "$R$gl" ] || continue
-        mkdir -p "$R${gl%/*}"
-        cp -L "$lib" "$R$gl"
-        case "${gl%/*}" in
+    mapfile -t libs < <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$out" |
+                        xargs -r realpath -s -m --)
+    for lib in "${libs[@]}"; do
+        [ -e "$R$lib" ] || new+=("$lib")
+        dir=${lib%/*}
+        case "$dir" in
         /lib|/lib64|/usr/lib|/usr/lib64|/lib/x86_64-linux-gnu|/usr/lib/x86_64-linux-gnu) ;;
-        *) LIBDIRS+=("${gl%/*}") ;;
+        *) LIBDIRS+=("$dir") ;;
         esac
-    done < <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$out")
+    done
+    [ ${#new[@]} = 0 ] || cp -L --parents -t "$R" -- "${new[@]}"
 }
 
 copy_in() {  # copy_in HOST GUEST
@@ -296,7 +337,10 @@ sq() {  # quote for sh, newlines included
 }
 
 TOKEN=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-printf 'TOKEN=%s\nVERBOSE=%s\n' "$TOKEN" "$VERBOSE" > "$R/hostel/config"
+# L1's clock follows the host's under TCG: report a hang ~20 s before the
+# host's timeout (which also counts the boot), if that leaves a useful time.
+WATCHDOG=$(( TIMEOUT >= 60 ? TIMEOUT - 20 - 10 : 0 ))
+printf 'TOKEN=%s\nWATCHDOG=%s\n' "$TOKEN" "$WATCHDOG" > "$R/hostel/config"
 {
     echo "# COMMAND for L1, written by kvm-run.sh"
     echo "cd $(sq "$PWD") || exit 125"
@@ -326,13 +370,20 @@ INITRD=$WORK/initrd
 
 # --- boot L1 and stream its console ------------------------------------------
 
+# thread=single: one host thread runs all L1 vCPUs in turn. With multi-threaded
+# TCG (the default for -smp > 1), L1 froze about once in 50 KVM VM create/destroy
+# cycles, both CPUs looping on int3 in exc_int3: KVM toggles static keys, the
+# kernel live-patches its code through int3 (text_poke_bp), and another TCG vCPU
+# kept running stale translated code. Round-robin TCG ran 900 cycles cleanly
+# and is no slower on these 2-core machines. HOSTEL_NESTED_TCG_THREAD=multi
+# brings back parallel L1 vCPUs (for measurements, at that risk).
 mkfifo "$WORK/console"
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 \
-    -nodefaults -no-user-config -accel tcg \
+    -nodefaults -no-user-config -accel "tcg,thread=${HOSTEL_NESTED_TCG_THREAD:-single}" \
     -cpu "${HOSTEL_NESTED_CPU:-qemu64,+svm,+npt}" -smp "$SMP" -m "$MEM" \
     -kernel "$VMLINUZ" -initrd "$INITRD" \
-    -append "console=ttyS0 quiet loglevel=1 panic=-1" \
-    -nographic -serial stdio -monitor none -no-reboot \
+    -append "console=ttyS1 loglevel=${HOSTEL_NESTED_LOGLEVEL:-7} panic=-1" \
+    -nographic -serial stdio -serial "file:$WORK/kernel.log" -monitor none -no-reboot \
     </dev/null >"$WORK/console" 2>"$WORK/qemu.err" &
 QPID=$!
 T_QEMU=$EPOCHREALTIME
@@ -345,14 +396,9 @@ T_BOOT=
 TAIL=()
 exec 3<"$WORK/console"
 while :; do
-    if [ "$state" = finished ]; then
-        # After the exit marker nothing matters but dmesg with --verbose:
-        # take what comes soon, then stop QEMU rather than wait for poweroff.
-        [ "$VERBOSE" = 1 ] || break
-        IFS= read -r -t 2 line <&3 || break
-    else
-        IFS= read -r line <&3 || [ -n "$line" ] || break
-    fi
+    # After the exit marker nothing matters: stop QEMU rather than wait for poweroff.
+    [ "$state" != finished ] || break
+    IFS= read -r line <&3 || [ -n "$line" ] || break
     line=${line%$'\r'}
     TAIL+=("$line")
     [ ${#TAIL[@]} -le 30 ] || TAIL=("${TAIL[@]:1}")
@@ -387,9 +433,18 @@ wait "$QPID" || qrc=$?
 QPID=
 T_END=$EPOCHREALTIME
 
+if [ "$VERBOSE" = 1 ] && [ -s "$WORK/kernel.log" ]; then
+    tr -d '\r' < "$WORK/kernel.log" | sed 's/^/[L1 kernel] /' >&2
+fi
+# The kernel log's tail, as "  | " lines; only its last boot's part matters.
+kernel_tail() {
+    tr -d '\r' < "$WORK/kernel.log" | tail -n "$1" | sed 's/^/  | /'
+}
+PROBLEMS='BUG:|WARNING:|Oops|soft lockup|hung_task|Call Trace|general protection|Kernel panic'
+
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 if [ -n "$T_BOOT" ]; then
-    echo "$ME: L1 boot $(secs "$T_QEMU" "$T_BOOT") s (L1 uptime ${L1_UPTIME} s), command $(secs "$T_BOOT" "$T_END") s, total $(secs "$T0" "$T_END") s" >&2
+    echo "$ME: L1 boot $(secs "$T_QEMU" "$T_BOOT") s (L1 uptime ${L1_UPTIME} s), command $(secs "$T_BOOT" "$T_END") s, total $(secs "$T0" "$T_END") s (setup $(secs "$T0" "$T_QEMU") s)" >&2
 fi
 
 if ! [[ $rc =~ ^[0-9]+$ ]]; then
@@ -402,11 +457,21 @@ if ! [[ $rc =~ ^[0-9]+$ ]]; then
     {
         echo "$ME: ERROR: L1 $why $where, without reporting COMMAND's exit status; last console lines:"
         printf '  | %s\n' "${TAIL[@]}"
+        if [ -s "$WORK/kernel.log" ]; then
+            echo "$ME: L1 kernel log (last 40 lines):"
+            kernel_tail 40
+        fi
         if [ -s "$WORK/qemu.err" ]; then
             echo "$ME: QEMU said:"
             tail -n 10 "$WORK/qemu.err" | sed 's/^/  | /'
         fi
     } >&2
     exit 125
+fi
+if [ "$VERBOSE" != 1 ] && grep -Eq "$PROBLEMS" "$WORK/kernel.log" 2>/dev/null; then
+    {
+        echo "$ME: note: L1's kernel logged problems (KVM or emulation trouble?):"
+        grep -E -A 12 "$PROBLEMS" "$WORK/kernel.log" | tr -d '\r' | head -n 40 | sed 's/^/  | /'
+    } >&2
 fi
 exit "$rc"

@@ -7,6 +7,10 @@
  * number + 1. Each vCPU must exit once with KVM_EXIT_IO (port 0xf4, its
  * value) and then with KVM_EXIT_HLT.
  *
+ * Usage: test-kvm-smoke [CYCLES]   create, run and destroy the VM CYCLES
+ * times (default 1): creating and destroying vCPUs makes the host kernel
+ * patch its own code, which is what froze an emulated nested host once.
+ *
  * Exit status: 0 ok ("kvm smoke ok"), 77 if /dev/kvm is missing (meson's
  * "skipped"), 1 on any failure.
  */
@@ -122,8 +126,65 @@ out_close:
     return NULL;
 }
 
-int main(void)
+/* One VM lifecycle; returns 0 if every vCPU did what it should. */
+static int run_vm(int kvm, int mmap_size)
 {
+    int vm = ioctl(kvm, KVM_CREATE_VM, 0UL);
+    if (vm < 0) {
+        fprintf(stderr, "KVM_CREATE_VM: %s\n", strerror(errno));
+        return 1;
+    }
+    int failed = 1;
+    uint8_t *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) {
+        perror("mmap guest memory");
+        goto out_vm;
+    }
+    memcpy(mem, guest_code, sizeof(guest_code));
+    struct kvm_userspace_memory_region region = {
+        .slot = 0,
+        .guest_phys_addr = CODE_GPA,
+        .memory_size = 0x1000,
+        .userspace_addr = (uint64_t)(uintptr_t)mem,
+    };
+    if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        perror("KVM_SET_USER_MEMORY_REGION");
+        goto out_mem;
+    }
+
+    struct vcpu_ctx ctx[NVCPUS];
+    pthread_t threads[NVCPUS];
+    int started = 0;
+    for (; started < NVCPUS; started++) {
+        ctx[started] = (struct vcpu_ctx){ .vm_fd = vm, .mmap_size = mmap_size, .index = started };
+        int err = pthread_create(&threads[started], NULL, vcpu_thread, &ctx[started]);
+        if (err) {
+            fprintf(stderr, "pthread_create: %s\n", strerror(err));
+            break;
+        }
+    }
+    failed = started < NVCPUS;
+    for (int i = 0; i < started; i++) {
+        pthread_join(threads[i], NULL);
+        if (ctx[i].error[0]) {
+            fprintf(stderr, "vCPU %d: %s\n", i, ctx[i].error);
+            failed = 1;
+        }
+    }
+out_mem:
+    munmap(mem, 0x1000);
+out_vm:
+    close(vm);
+    return failed;
+}
+
+int main(int argc, char **argv)
+{
+    long cycles = argc > 1 ? strtol(argv[1], NULL, 10) : 1;
+    if (argc > 2 || cycles < 1 || cycles > 100000) {
+        fprintf(stderr, "usage: %s [CYCLES]\n", argv[0]);
+        return 1;
+    }
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0) {
         if (errno == ENOENT || errno == ENXIO || errno == ENODEV) {
@@ -138,54 +199,17 @@ int main(void)
         fprintf(stderr, "KVM API version %d, expected %d\n", api, KVM_API_VERSION);
         return 1;
     }
-    int vm = ioctl(kvm, KVM_CREATE_VM, 0UL);
-    if (vm < 0) {
-        fprintf(stderr, "KVM_CREATE_VM: %s\n", strerror(errno));
-        return 1;
-    }
     int mmap_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (mmap_size < (int)sizeof(struct kvm_run)) {
         fprintf(stderr, "KVM_GET_VCPU_MMAP_SIZE: %s\n", strerror(errno));
         return 1;
     }
-
-    uint8_t *mem = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) {
-        perror("mmap guest memory");
-        return 1;
-    }
-    memcpy(mem, guest_code, sizeof(guest_code));
-    struct kvm_userspace_memory_region region = {
-        .slot = 0,
-        .guest_phys_addr = CODE_GPA,
-        .memory_size = 0x1000,
-        .userspace_addr = (uint64_t)(uintptr_t)mem,
-    };
-    if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-        perror("KVM_SET_USER_MEMORY_REGION");
-        return 1;
-    }
-
-    struct vcpu_ctx ctx[NVCPUS];
-    pthread_t threads[NVCPUS];
-    for (int i = 0; i < NVCPUS; i++) {
-        ctx[i] = (struct vcpu_ctx){ .vm_fd = vm, .mmap_size = mmap_size, .index = i };
-        int err = pthread_create(&threads[i], NULL, vcpu_thread, &ctx[i]);
-        if (err) {
-            fprintf(stderr, "pthread_create: %s\n", strerror(err));
+    for (long c = 0; c < cycles; c++) {
+        if (run_vm(kvm, mmap_size)) {
+            fprintf(stderr, "kvm smoke failed in VM %ld of %ld\n", c + 1, cycles);
             return 1;
         }
     }
-    int failed = 0;
-    for (int i = 0; i < NVCPUS; i++) {
-        pthread_join(threads[i], NULL);
-        if (ctx[i].error[0]) {
-            fprintf(stderr, "vCPU %d: %s\n", i, ctx[i].error);
-            failed = 1;
-        }
-    }
-    if (failed)
-        return 1;
-    printf("kvm smoke ok (%d vCPUs)\n", NVCPUS);
+    printf("kvm smoke ok (%ld VM%s of %d vCPUs)\n", cycles, cycles == 1 ? "" : "s", NVCPUS);
     return 0;
 }

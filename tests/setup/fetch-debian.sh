@@ -153,7 +153,11 @@ fetch_into() {
     } > "$tmp/root/.hostel-stamp"
 
     # Commit: rename the complete tree into place (mv -T never nests into an
-    # existing directory; if another run won the race, keep its copy).
+    # existing directory). If a concurrent run got there first, keep its copy.
+    if [ -f "$dir/.hostel-stamp" ] && [ "$REFRESH" = 0 ]; then
+        say "$(describe "$thing" "$dir") (fetched concurrently)"
+        return 0
+    fi
     if [ -e "$dir" ]; then
         mv -T "$dir" "$tmp/old"
     fi
