@@ -1,0 +1,52 @@
+#!/bin/sh
+# Run a set of Hostel benchmarks where /dev/kvm works: directly, or inside
+# the nested L1 of tests/nested/kvm-run.sh (busybox sh: POSIX only).
+# bench/run-benchmarks.sh calls this through kvm-run.sh; it can also be run
+# by hand on a machine with KVM.
+#
+# Usage: bench-in-vm.sh HOSTEL_BENCH HOSTEL_VM KVM_PIO_LOOP GUEST QEMU|none KERNEL|none INITRD|none BENCH...
+#   BENCH: pio boot mem linux
+# Environment: BENCH_PIO_N (outs per pio run), BENCH_RUNS (runs per side).
+# Exit status: 0 all measured (or skipped), 1 one failed, 77 all skipped.
+if [ $# -lt 8 ]; then
+    echo "usage: bench-in-vm.sh HOSTEL_BENCH HOSTEL_VM KVM_PIO_LOOP GUEST QEMU KERNEL INITRD BENCH..." >&2
+    exit 2
+fi
+HB=$1 VM=$2 LOOP=$3 GUEST=$4 QEMU=$5 KERNEL=$6 INITRD=$7
+shift 7
+
+[ -c /dev/kvm ] || { echo "bench: skipped: no /dev/kvm"; exit 77; }
+
+# KVM's per-VM exit counters (linux benchmark) live in debugfs.
+if [ ! -d /sys/kernel/debug/kvm ] && [ "$(id -u)" = 0 ]; then
+    mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+fi
+
+runs=
+[ -z "$BENCH_RUNS" ] || runs="--runs $BENCH_RUNS"
+pio_n=
+[ -z "$BENCH_PIO_N" ] || pio_n="--n $BENCH_PIO_N"
+
+failed=0
+measured=0
+for b in "$@"; do
+    start=$(cut -d' ' -f1 /proc/uptime)
+    case "$b" in
+    pio)   "$HB" pio --vm "$VM" --loop "$LOOP" --guest "$GUEST" $pio_n $runs ;;
+    boot)  "$HB" boot --vm "$VM" --qemu "$QEMU" --guest "$GUEST" $runs ;;
+    mem)   "$HB" mem --vm "$VM" --qemu "$QEMU" --guest "$GUEST" $runs ;;
+    linux) "$HB" linux --vm "$VM" --qemu "$QEMU" --kernel "$KERNEL" --initrd "$INITRD" ;;
+    *)     echo "bench: unknown benchmark '$b' (pio, boot, mem, linux)"; false ;;
+    esac
+    rc=$?
+    end=$(cut -d' ' -f1 /proc/uptime)
+    echo "bench: $b finished with status $rc in $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
+    case $rc in
+    0) measured=1 ;;
+    77) ;;
+    *) failed=1 ;;
+    esac
+done
+[ $failed = 0 ] || exit 1
+[ $measured = 1 ] || exit 77
+exit 0
