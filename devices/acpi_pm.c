@@ -54,9 +54,12 @@ static void acpi_pm_write_cnt(struct acpi_pm *pm, uint16_t cnt)
     pm->pm1_cnt = cnt;
 }
 
-/* Only the power button can raise the SCI: no timer overflow, global lock,
- * sleep button or RTC wake events exist here. */
-#define ACPI_PM1_EN_IMPLEMENTED ACPI_PM1_PWRBTN_STS
+/* The enable bits the PM1 block defines (table 4.12): TMR_EN, GBL_EN,
+ * PWRBTN_EN, SLPBTN_EN, RTC_EN, PCIEXP_WAKE_DIS. They read back as written,
+ * as on a PIIX4, because ACPICA checks that an enable sticks before it uses
+ * the event (the global lock, the RTC alarm); only the power button ever
+ * sets its status bit here. Reserved bits read as zero. */
+#define ACPI_PM1_EN_IMPLEMENTED ((1u << 0) | (1u << 5) | (1u << 8) | (1u << 9) | (1u << 10) | (1u << 14))
 
 static void acpi_pm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
