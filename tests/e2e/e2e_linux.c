@@ -4,7 +4,8 @@
  * checks of one configuration (guest kernel code is slow on nested hosts).
  *
  * Usage: e2e-linux HOSTEL_VM KERNEL INITRD CONFIG[,CONFIG...] [TIMEOUT_S]
- * CONFIG is a vCPU count, optionally with a boot protocol: "2" or "1:pvh".
+ * CONFIG is a vCPU count, optionally with a boot protocol and a CPU model:
+ * "2", "1:pvh" or "1:pvh:conservative".
  * Each CONFIG is one boot.
  * Exit: 0 pass, 1 fail, 77 skipped (no usable KVM). */
 #include <errno.h>
@@ -73,7 +74,7 @@ static int fail(struct child *c, const char *what)
 }
 
 static int run_one(const char *vm, const char *kernel, const char *initrd, const char *cpus,
-                   const char *entry, double timeout)
+                   const char *entry, const char *model, double timeout)
 {
     static struct child c;
     memset(&c, 0, sizeof(c));
@@ -89,7 +90,7 @@ static int run_one(const char *vm, const char *kernel, const char *initrd, const
         close(to_child[1]);
         close(from_child[0]);
         execl(vm, vm, "--kernel", kernel, "--initrd", initrd, "--cpus", cpus,
-              "--kernel-entry", entry, "--memory", "512", "--stats",
+              "--kernel-entry", entry, "--cpu", model, "--memory", "512", "--stats",
               "--append", "console=ttyS0 panic=-1 hostel.e2e", (char *)NULL);
         perror("exec hostel-vm");
         _exit(127);
@@ -142,8 +143,8 @@ static int run_one(const char *vm, const char *kernel, const char *initrd, const
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         return fail(&c, what);
     }
-    printf("\ne2e-linux: PASS cpus=%s entry=%s userspace_s=%.1f command_s=%.1f total_s=%.1f\n",
-           cpus, entry, t_ready, t_cmd - t_ready, now_s() - t0);
+    printf("\ne2e-linux: PASS cpus=%s entry=%s cpu=%s userspace_s=%.1f command_s=%.1f total_s=%.1f\n",
+           cpus, entry, model, t_ready, t_cmd - t_ready, now_s() - t0);
     close(c.in);
     close(c.out);
     return 0;
@@ -163,14 +164,19 @@ int main(int argc, char **argv)
     int failed = 0;
     char *list = strdup(argv[4]);
     for (char *save = NULL, *cpus = strtok_r(list, ",", &save); cpus; cpus = strtok_r(NULL, ",", &save)) {
-        const char *entry = "auto";
+        const char *entry = "auto", *model = "host";
         char *colon = strchr(cpus, ':');
         if (colon) {
             *colon = 0;
             entry = colon + 1;
+            colon = strchr(colon + 1, ':');
+            if (colon) {
+                *colon = 0;
+                model = colon + 1;
+            }
         }
-        printf("e2e-linux: booting with %s vCPU(s), kernel entry %s\n", cpus, entry);
-        if (run_one(argv[1], argv[2], argv[3], cpus, entry, timeout) != 0)
+        printf("e2e-linux: booting with %s vCPU(s), kernel entry %s, CPU model %s\n", cpus, entry, model);
+        if (run_one(argv[1], argv[2], argv[3], cpus, entry, model, timeout) != 0)
             failed = 1;
     }
     free(list);

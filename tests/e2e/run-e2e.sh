@@ -4,7 +4,8 @@
 # one run of kvm-run.sh (one nested KVM host when this machine has no KVM).
 #
 # Usage: run-e2e.sh KVM_RUN HOSTEL_VM E2E_LINUX CONFIG[,CONFIG...]
-#   CONFIG: a vCPU count, optionally with a boot protocol ("2", "1:pvh")
+#   CONFIG: a vCPU count, optionally with a boot protocol and a CPU model
+#           ("2", "1:pvh", "1:pvh:conservative")
 set -euo pipefail
 KVM_RUN=$1 VM=$2 E2E=$3 CPUS=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
