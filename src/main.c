@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "boot.h"
 #include "console.h"
@@ -150,8 +151,18 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
     return 0;
 }
 
+/* Kernels and initrds are regular files of sane size: /dev/zero or a FIFO
+ * must not make hostel-vm read forever. */
+#define MAX_BOOT_FILE (1ull << 30)
+
 static uint8_t *read_file(const char *path, const char *what, size_t *len, char *err, size_t errlen)
 {
+    struct stat st;
+    if (stat(path, &st) == 0 && (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_BOOT_FILE)) {
+        snprintf(err, errlen, "The %s '%s' is not a regular file of at most 1 GiB; give the path of a %s image.",
+                 what, path, what);
+        return NULL;
+    }
     gchar *data = NULL;
     gsize n = 0;
     GError *gerr = NULL;

@@ -40,6 +40,8 @@ expect 64 "--serial is 'stdio' or 'none'" -- --kernel "$GUEST" --serial tcp
 expect 64 "unexpected argument 'extra'" -- --kernel "$GUEST" extra
 expect 66 "Could not read the kernel" -- --kernel "$TMP/missing"
 expect 66 "Could not read the initrd" -- --kernel "$GUEST" --initrd "$TMP/missing"
+expect 66 "is not a regular file" -- --kernel /dev/zero
+expect 66 "is not a regular file" -- --kernel "$GUEST" --initrd "$TMP"
 
 # A file that is no kernel: rejected with a sentence (status 66), or, on a
 # machine without KVM, the missing-KVM sentence (68) comes first.
