@@ -17,8 +17,9 @@ shift 7
 
 [ -c /dev/kvm ] || { echo "bench: skipped: no /dev/kvm"; exit 77; }
 
-# KVM's per-VM exit counters (linux benchmark) live in debugfs.
-if [ ! -d /sys/kernel/debug/kvm ] && [ "$(id -u)" = 0 ]; then
+# KVM's per-VM exit counters (linux benchmark) live in debugfs; mount it in
+# kvm-run.sh's L1 only, never on a real host.
+if [ "$HOSTEL_NESTED" = 1 ] && [ ! -d /sys/kernel/debug/kvm ] && [ "$(id -u)" = 0 ]; then
     mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 fi
 
@@ -29,13 +30,15 @@ pio_n=
 
 failed=0
 measured=0
+# $runs and $pio_n are split into option and value on purpose.
+# shellcheck disable=SC2086
 for b in "$@"; do
     start=$(cut -d' ' -f1 /proc/uptime)
     case "$b" in
     pio)   "$HB" pio --vm "$VM" --loop "$LOOP" --guest "$GUEST" $pio_n $runs ;;
     boot)  "$HB" boot --vm "$VM" --qemu "$QEMU" --guest "$GUEST" $runs ;;
     mem)   "$HB" mem --vm "$VM" --qemu "$QEMU" --guest "$GUEST" $runs ;;
-    linux) "$HB" linux --vm "$VM" --qemu "$QEMU" --kernel "$KERNEL" --initrd "$INITRD" ;;
+    linux) "$HB" linux --vm "$VM" --qemu "$QEMU" --kernel "$KERNEL" --initrd "$INITRD" $runs ;;
     *)     echo "bench: unknown benchmark '$b' (pio, boot, mem, linux)"; false ;;
     esac
     rc=$?

@@ -7,7 +7,7 @@
  * runs in CI) absolute times say nothing about hardware, ratios do.
  *
  *   hostel-bench pio   --vm HOSTEL_VM --loop KVM_PIO_LOOP --guest GUEST [--n N] [--runs R]
- *                      (default N 50000, 5 rounds)
+ *                      (default N 30000, 7 rounds)
  *   hostel-bench boot  --vm HOSTEL_VM --qemu QEMU --guest GUEST [--runs R]
  *   hostel-bench mem   --vm HOSTEL_VM --qemu QEMU --guest GUEST [--runs R] [--memory MIB]
  *   hostel-bench linux --vm HOSTEL_VM --qemu QEMU --kernel VMLINUZ --initrd INITRD
@@ -182,6 +182,56 @@ static void reap_killed(pid_t pid, int pidfd, struct rusage *ru)
         ;
 }
 
+/* Where a child that overran its time limit is: each thread's state and
+ * kernel stack (a deadlock shows futex waits, a wedged KVM_RUN a KVM stack). */
+static void dump_stuck(pid_t pid)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return;
+    printf("hostel-bench: process %d overran its time limit; its threads:\n", (int)pid);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char f[320];
+        snprintf(f, sizeof(f), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+        char *st = read_text(f, 4096);
+        const char *p = st ? strrchr(st, ')') : NULL;
+        snprintf(f, sizeof(f), "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+        char *comm = read_text(f, 64);
+        if (comm)
+            comm[strcspn(comm, "\n")] = 0;
+        printf("    thread %s (%s) state %c\n", e->d_name, comm ? comm : "?", p && p[1] ? p[2] : '?');
+        free(st);
+        free(comm);
+        snprintf(f, sizeof(f), "/proc/%d/task/%s/stack", (int)pid, e->d_name);
+        char *stack = read_text(f, 4096);
+        for (char *l = stack, *n; l && *l; l = n) {
+            n = strchr(l, '\n');
+            if (n)
+                *n++ = 0;
+            else
+                n = l + strlen(l);
+            printf("        %s\n", l);
+        }
+        free(stack);
+    }
+    closedir(d);
+}
+
+/* Time limit for a run of a kind that took `typical` s before (0: none
+ * yet): a stuck VMM is noticed in a minute or two, not after --timeout. */
+static double limit_for(double typical)
+{
+    if (typical <= 0)
+        return (double)o.timeout;
+    double t = typical * 8 + 30;
+    return t < (double)o.timeout ? t : (double)o.timeout;
+}
+
 struct capture {
     char *buf;
     size_t len, cap;
@@ -231,6 +281,7 @@ static double await(pid_t pid, int out_fd, struct capture *cap, double timeout, 
     for (;;) {
         double now = now_s();
         if (now >= deadline) {
+            dump_stuck(pid);
             kill(pid, SIGKILL);
             reap_killed(pid, pidfd, &ru);
             t_exit = now_s();
@@ -452,6 +503,7 @@ static int bench_pio(void)
     unsigned runs = (unsigned)o.runs;
     double x[runs], y[runs], ratio[runs], th0[runs], thn[runs], tl0[runs], tln[runs];
     uint64_t hexits = 0, hio = 0, lio = 0;
+    double typical[4] = {0};
     for (unsigned i = 0; i <= runs; i++) {
         struct argv_buf *order[4] = { &h0, &hn, &l0, &ln };
         double t[4];
@@ -459,7 +511,7 @@ static int bench_pio(void)
             int which = (i % 2) ? (k + 2) % 4 : k; /* odd rounds: the loop first */
             bool hostel = which < 2;
             const char *who = hostel ? "hostel-vm" : "bare KVM loop";
-            struct run r = run_timed(order[which]->v, o.timeout, NULL, NULL, 0);
+            struct run r = run_timed(order[which]->v, limit_for(typical[which]), NULL, NULL, 0);
             if (r.status == 77 || (hostel && r.status == 68)) {
                 printf("%s: skipped: %s found no usable /dev/kvm\n", B, who);
                 free(r.out);
@@ -469,7 +521,7 @@ static int bench_pio(void)
                 free(r.out);
                 return 1;
             }
-            t[which] = r.secs;
+            t[which] = typical[which] = r.secs;
             if (which == 1) {
                 hexits = stat_field(r.out, "exits=");
                 hio = stat_field(r.out, "io_exits=");
@@ -533,7 +585,7 @@ static int bench_boot(void)
     bool qemu_ok = have_qemu;
     /* One unmeasured run each first: page cache, dynamic loader caches. */
     for (unsigned i = 0; i <= runs; i++) {
-        struct run r = run_timed(h.v, o.timeout, NULL, NULL, 0);
+        struct run r = run_timed(h.v, limit_for(i ? th[0] : 0), NULL, NULL, 0);
         if (r.status == 68 || r.status == 77) {
             printf("%s: skipped: hostel-vm found no usable KVM\n", B);
             free(r.out);
@@ -543,16 +595,15 @@ static int bench_boot(void)
             free(r.out);
             return 1;
         }
-        if (i)
-            th[i - 1] = r.secs;
+        th[i ? i - 1 : 0] = r.secs; /* the warm-up's time sets the limit */
         free(r.out);
         if (!qemu_ok)
             continue;
-        r = run_timed(q.v, o.timeout, NULL, NULL, 0);
+        r = run_timed(q.v, limit_for(i ? tq[0] : 0), NULL, NULL, 0);
         if (!check_status(B, "qemu", &r, GUEST_PASS_STATUS))
             qemu_ok = false;
-        else if (i)
-            tq[i - 1] = r.secs;
+        else
+            tq[i ? i - 1 : 0] = r.secs;
         free(r.out);
     }
     double mh = median(th, runs) * 1e3;
@@ -799,7 +850,30 @@ static int bench_mem(void)
 struct kvm_counters {
     bool seen;
     uint64_t exits, io_exits, mmio_exits;
+    char all[8192];        /* --verbose: every non-zero counter, "name=value ..." */
 };
+
+static void read_all_counters(const char *dir, char *out, size_t len)
+{
+    DIR *d = opendir(dir);
+    size_t n = 0;
+    out[0] = 0;
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) && n + 80 < len) {
+        if (e->d_name[0] == '.' || e->d_type == DT_DIR)
+            continue;
+        char path[600];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        char *t = read_text(path, 64);
+        unsigned long long v = t ? strtoull(t, NULL, 10) : 0;
+        free(t);
+        if (v)
+            n += (size_t)snprintf(out + n, len - n, " %s=%llu", e->d_name, v);
+    }
+    closedir(d);
+}
 
 static uint64_t read_u64_file(const char *dir, const char *name)
 {
@@ -831,6 +905,8 @@ static void sample_kvm(pid_t pid, void *arg)
             c->exits = exits;
             c->io_exits = read_u64_file(dir, "io_exits");
             c->mmio_exits = read_u64_file(dir, "mmio_exits");
+            if (o.verbose)
+                read_all_counters(dir, c->all, sizeof(c->all));
         }
     }
     closedir(d);
@@ -862,12 +938,12 @@ static bool guest_uptime(const char *out, char *buf, size_t len)
 
 /* One boot: prints its line, fills the times; false if it did not reach
  * the guest's power-off line. */
-static bool linux_one(const char *who, char *const argv[], bool hostel, double *t_user, double *t_exit,
-                      double *uptime, struct run *last)
+static bool linux_one(const char *who, char *const argv[], bool hostel, double typical, double *t_user,
+                      double *t_exit, double *uptime, struct run *last)
 {
     const char *B = "linux-boot";
     struct kvm_counters c = {0};
-    struct run r = run_timed_marker(argv, o.timeout, sample_kvm, &c, 0.1, USERSPACE_MARKER);
+    struct run r = run_timed_marker(argv, limit_for(typical), sample_kvm, &c, 0.1, USERSPACE_MARKER);
     char up[40] = "?", kc[160], st[160] = "";
     bool ok = r.status == 0 && r.t_marker > 0 && guest_uptime(r.out, up, sizeof(up));
     describe_counters(&c, kc, sizeof(kc));
@@ -877,6 +953,8 @@ static bool linux_one(const char *who, char *const argv[], bool hostel, double *
                  (unsigned long long)stat_field(r.out, "emulated="));
     printf("%s:   %-10s userspace at %.2f s, exit at %.2f s, status %d, guest uptime %s s; %s%s\n", B, who,
            r.t_marker, r.secs, r.status, up, st, kc);
+    if (o.verbose && c.seen)
+        printf("%s:     KVM counters:%s\n", B, c.all);
     if (!ok) {
         char d[64];
         describe_status(r.status, d, sizeof(d));
@@ -918,7 +996,7 @@ static int bench_linux(void)
     double hu[runs], he[runs], hk[runs], qu[runs], qe[runs], qk[runs];
     struct run last = {0};
     for (unsigned i = 0; i < runs; i++) {
-        if (linux_one("hostel-vm:", h.v, true, &hu[nh], &he[nh], &hk[nh], &last)) {
+        if (linux_one("hostel-vm:", h.v, true, nh ? he[0] : 0, &hu[nh], &he[nh], &hk[nh], &last)) {
             nh++;
         } else if (last.status == 68) {
             printf("%s: skipped: hostel-vm found no usable KVM\n", B);
@@ -928,7 +1006,7 @@ static int bench_linux(void)
         /* QEMU failing twice in a row (e.g. a KVM internal error on hosts
          * whose KVM emulates guest kernel code) is not retried further. */
         if (have_qemu && qfail < 2) {
-            if (linux_one("qemu:", q.v, false, &qu[nq], &qe[nq], &qk[nq], &last))
+            if (linux_one("qemu:", q.v, false, nq ? qe[0] : 0, &qu[nq], &qe[nq], &qk[nq], &last))
                 nq++, qfail = 0;
             else
                 qfail++;
@@ -980,7 +1058,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *what = argv[1];
-    o = (struct opts){ .n = 50000, .runs = 0, .memory = 0, .timeout = 0 };
+    o = (struct opts){ .n = 30000, .runs = 0, .memory = 0, .timeout = 0 };
     optind = 2;
     int c;
     while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -1011,7 +1089,7 @@ int main(int argc, char **argv)
     if (!o.timeout)
         o.timeout = is_linux ? 1200 : 300;
     if (strcmp(what, "pio") == 0)
-        return o.runs = o.runs ? o.runs : 5, bench_pio();
+        return o.runs = o.runs ? o.runs : 7, bench_pio();
     if (strcmp(what, "boot") == 0)
         return o.runs = o.runs ? o.runs : 5, bench_boot();
     if (strcmp(what, "mem") == 0)

@@ -8,8 +8,8 @@
 #   --build     the meson build directory (default: build, beside bench/)
 #   --qemu      the reference QEMU (default: qemu-system-x86_64 from PATH;
 #               'none' measures hostel-vm alone, without ratios)
-#   --runs      rounds / runs per side for pio / boot / mem (defaults 5 / 5 / 3)
-#   --pio-n     port writes per pio run (default 50000)
+#   --runs      rounds / runs per side for pio / boot / mem / linux (defaults 7 / 5 / 3 / 3)
+#   --pio-n     port writes per pio run (default 30000)
 #   --timeout   give up on L1 after SEC seconds (default: by the benchmarks)
 #
 # Needs the build: hostel-vm, bench/hostel-bench, bench/kvm-pio-loop,
@@ -89,11 +89,13 @@ if want linux; then
 fi
 
 if [ -z "$TIMEOUT" ]; then
-    # Generous: L1 is emulated, and guest kernels on nested KVM are slow.
+    # About 5x what each takes in L1 on the 2-core development machine
+    # (pio ~25 s, boot ~6 s, mem ~18 s, linux ~65 s), so that a frozen L1
+    # is given up on in minutes, not hours.
     TIMEOUT=120
     for b in "${BENCHES[@]}"; do
-        case $b in pio) TIMEOUT=$((TIMEOUT + 400)) ;; linux) TIMEOUT=$((TIMEOUT + 2400)) ;;
-                   *) TIMEOUT=$((TIMEOUT + 200)) ;; esac
+        case $b in pio) TIMEOUT=$((TIMEOUT + 150)) ;; boot) TIMEOUT=$((TIMEOUT + 60)) ;;
+                   mem) TIMEOUT=$((TIMEOUT + 90)) ;; linux) TIMEOUT=$((TIMEOUT + 300)) ;; esac
     done
 fi
 
