@@ -12,12 +12,30 @@
 /* ---- i440FX host bridge ------------------------------------------------ */
 
 /* The PAM registers (BIOS shadowing of 0xC0000-0xFFFFF) and SMRAM are kept
- * so the firmware reads back what it wrote; their decoding is not modelled
- * yet. The rest of the chipset space reads as 0 and ignores writes. */
-static void pci_host_bridge_init(struct pci_device *bridge)
+ * here; the board decodes PAM (src/pam.c) from the bridge_written hook.
+ * SMRAM reads back what was written: there is no SMM. The rest of the
+ * chipset space reads as 0 and ignores writes. */
+static void pci_host_bridge_written(struct pci_device *bridge, unsigned reg, unsigned size)
 {
+    struct pci_host *host = bridge->opaque;
+    if (host->bridge_written)
+        host->bridge_written(host->bridge_opaque, reg, size);
+}
+
+static const struct pci_device_ops pci_host_bridge_ops = {
+    .config_written = pci_host_bridge_written,
+};
+
+static void pci_host_bridge_init(struct pci_host *host)
+{
+    struct pci_device *bridge = &host->bridge;
     pci_device_init(bridge, I440FX_VENDOR_ID, I440FX_DEVICE_ID, I440FX_REVISION,
-                    I440FX_CLASS, PCI_HEADER_TYPE_NORMAL, NULL, NULL);
+                    I440FX_CLASS, PCI_HEADER_TYPE_NORMAL, &pci_host_bridge_ops, host);
+    /* The subsystem IDs virtual i440FX boards carry (Red Hat, "QEMU virtual
+     * machine"): SeaBIOS looks for them to know it runs on a virtual board
+     * with fw_cfg. */
+    pci_config_set16(bridge, PCI_SUBSYSTEM_VENDOR_ID, I440FX_SUBSYS_VENDOR);
+    pci_config_set16(bridge, PCI_SUBSYSTEM_ID, I440FX_SUBSYS_ID);
     /* 82441FX defaults: memory and bus master enabled, medium DEVSEL
      * timing and fast back-to-back capable; SMRAM's C_BASE_SEG = 010. */
     pci_config_set16(bridge, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
@@ -171,8 +189,17 @@ static void pci_host_reset(void *dev)
 {
     struct pci_host *host = dev;
     host->config_address = 0;
-    pci_host_bridge_init(&host->bridge);
+    pci_host_bridge_init(host);
     pci_host_update_multifunction(host, 0);
+    if (host->bridge_written)
+        host->bridge_written(host->bridge_opaque, 0, PCI_CONFIG_SPACE_SIZE);
+}
+
+void pci_host_set_bridge_hook(struct pci_host *host, void (*written)(void *opaque, unsigned reg, unsigned size),
+                              void *opaque)
+{
+    host->bridge_written = written;
+    host->bridge_opaque = opaque;
 }
 
 static void pci_host_finalize(void *dev)
@@ -186,6 +213,8 @@ static void pci_host_post_load(void *dev)
 {
     struct pci_host *host = dev;
     host->config_address &= PCI_CONFIG_WRITABLE;
+    if (host->bridge_written)
+        host->bridge_written(host->bridge_opaque, 0, PCI_CONFIG_SPACE_SIZE);
 }
 
 static const struct vmstate_field pci_host_vmstate_fields[] = {

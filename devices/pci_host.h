@@ -30,6 +30,8 @@ struct pci_host {
     /* Wiring (not saved). */
     struct pci_device *devices[PCI_HOST_SLOTS][PCI_HOST_FUNCS];
     struct pci_host_port ports[4];      /* byte ports at 0xCF8-0xCFB */
+    void (*bridge_written)(void *opaque, unsigned reg, unsigned size);
+    void *bridge_opaque;
 
     /* Saved: CONFIG_ADDRESS and the host bridge's own configuration space. */
     uint32_t config_address;
@@ -48,6 +50,12 @@ void pci_host_init(struct pci_host *host);
  * or taken (00.0 is the host bridge). dev must stay valid until the host is
  * finalized; saving and resetting dev's config space is its owner's job. */
 int pci_host_register(struct pci_host *host, struct pci_device *dev, unsigned slot, unsigned fn);
+
+/* Call written(opaque, reg, size) after the guest wrote the host bridge's
+ * configuration space, and with (0, 256) after a reset or a state load:
+ * the board decodes PAM from it. */
+void pci_host_set_bridge_hook(struct pci_host *host, void (*written)(void *opaque, unsigned reg, unsigned size),
+                              void *opaque);
 
 /* The function at bus 0, slot:fn, or NULL. */
 struct pci_device *pci_host_lookup(struct pci_host *host, unsigned slot, unsigned fn);
@@ -77,6 +85,8 @@ enum {
     I440FX_PAM0 = 0x59,         /* PAM0-PAM6: 0x59-0x5f */
     I440FX_PAM_COUNT = 7,
     I440FX_SMRAM = 0x72,
+    I440FX_SUBSYS_VENDOR = 0x1af4,
+    I440FX_SUBSYS_ID = 0x1100,
 };
 
 #endif

@@ -1,25 +1,41 @@
 #include "acpi.h"
 
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* The tables are built into one buffer (everything but the RSDP) plus the
+ * RSDP, with every pointer between tables first written as an offset into
+ * the buffer and recorded, so the same tables can be placed at a fixed
+ * address (direct kernel boot) or handed to firmware with a loader script
+ * that places them itself (fw_cfg "etc/table-loader"). */
 struct acpi_builder {
-    uint8_t *base;     /* host pointer to ACPI_TABLES_BASE */
+    uint8_t tables[ACPI_TABLES_SIZE - ACPI_RSDP_SPACE];
     uint32_t used;
+    uint8_t rsdp[36];
+    struct acpi_pointer {
+        bool in_rsdp;           /* the pointer field is in the RSDP */
+        uint32_t offset;        /* of the field */
+        uint8_t size;           /* 4 or 8 */
+    } ptrs[16];
+    unsigned nptrs;
+    uint32_t table_off[8];      /* each table's offset, for checksums */
+    unsigned ntables;
 };
 
 static uint8_t *acpi_alloc(struct acpi_builder *b, uint32_t len, uint32_t align)
 {
     uint32_t off = (b->used + align - 1) & ~(align - 1);
-    if (off + len > ACPI_TABLES_SIZE)
+    if (off + len > sizeof(b->tables))
         return NULL;
     b->used = off + len;
-    memset(b->base + off, 0, len);
-    return b->base + off;
+    memset(b->tables + off, 0, len);
+    return b->tables + off;
 }
 
-static uint32_t gpa_of(const struct acpi_builder *b, const uint8_t *p)
+static uint32_t off_of(const struct acpi_builder *b, const uint8_t *p)
 {
-    return ACPI_TABLES_BASE + (uint32_t)(p - b->base);
+    return (uint32_t)(p - b->tables);
 }
 
 static uint8_t checksum(const uint8_t *p, size_t len)
@@ -34,6 +50,19 @@ static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
 static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
 
+/* Write a pointer to the table at target into field (in the tables or the
+ * RSDP), as an offset to be relocated later. */
+static void pointer(struct acpi_builder *b, uint8_t *field, uint8_t size, const uint8_t *target)
+{
+    bool in_rsdp = field >= b->rsdp && field < b->rsdp + sizeof(b->rsdp);
+    uint32_t at = in_rsdp ? (uint32_t)(field - b->rsdp) : off_of(b, field);
+    if (size == 8)
+        put64(field, off_of(b, target));
+    else
+        put32(field, off_of(b, target));
+    b->ptrs[b->nptrs++] = (struct acpi_pointer){ .in_rsdp = in_rsdp, .offset = at, .size = size };
+}
+
 /* Standard 36-byte description header (section 5.2.6). */
 static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
@@ -47,12 +76,10 @@ static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
     put32(t + 32, 1);
 }
 
-static void finish(uint8_t *t)
+/* The checksum is computed once the pointers are relocated. */
+static void finish(struct acpi_builder *b, uint8_t *t)
 {
-    uint32_t len;
-    memcpy(&len, t + 4, 4);
-    t[9] = 0;
-    t[9] = checksum(t, len);
+    b->table_off[b->ntables++] = off_of(b, t);
 }
 
 /* Generic Address Structure (section 5.2.3.2) for a system I/O register. */
@@ -74,37 +101,33 @@ static const uint8_t dsdt_aml[] = {
     0x00, 0x00,                           /* Zero, Zero */
 };
 
-uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
+static int acpi_build(struct acpi_builder *b, unsigned ncpus)
 {
-    struct acpi_builder b = { guest_mem_ptr(mem, ACPI_TABLES_BASE, ACPI_TABLES_SIZE), 0 };
-    if (!b.base)
-        return 0;
-
-    uint8_t *rsdp = acpi_alloc(&b, 36, 16);
+    memset(b, 0, sizeof(*b));
     /* FACS (section 5.2.10): required unless the FADT is hardware-reduced;
      * no global lock, no waking vector. */
-    uint8_t *facs = acpi_alloc(&b, 64, 64);
+    uint8_t *facs = acpi_alloc(b, 64, 64);
     if (!facs)
-        return 0;
+        return -1;
     memcpy(facs, "FACS", 4);
     put32(facs + 4, 64);
     facs[32] = 2;                          /* version */
 
     uint32_t dsdt_len = 36 + sizeof(dsdt_aml);
-    uint8_t *dsdt = acpi_alloc(&b, dsdt_len, 16);
-    if (!rsdp || !dsdt)
-        return 0;
+    uint8_t *dsdt = acpi_alloc(b, dsdt_len, 16);
+    if (!dsdt)
+        return -1;
     header(dsdt, "DSDT", dsdt_len, 2);
     memcpy(dsdt + 36, dsdt_aml, sizeof(dsdt_aml));
-    finish(dsdt);
+    finish(b, dsdt);
 
     /* FADT, revision 6 layout (section 5.2.9, table 5.9). */
-    uint8_t *fadt = acpi_alloc(&b, 276, 16);
+    uint8_t *fadt = acpi_alloc(b, 276, 16);
     if (!fadt)
-        return 0;
+        return -1;
     header(fadt, "FACP", 276, 6);
-    put32(fadt + 36, gpa_of(&b, facs));
-    put32(fadt + 40, gpa_of(&b, dsdt));
+    pointer(b, fadt + 36, 4, facs);
+    pointer(b, fadt + 40, 4, dsdt);
     fadt[45] = 1;                          /* preferred profile: desktop */
     put16(fadt + 46, ACPI_SCI_IRQ);
     put32(fadt + 48, 0);                   /* no SMI_CMD: ACPI mode is always on */
@@ -126,19 +149,19 @@ uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
     gas_io(fadt + 116, ACPI_RESET_PORT, 8, 1);
     fadt[128] = ACPI_RESET_VALUE;
     fadt[131] = 4;                         /* FADT minor version */
-    put64(fadt + 132, gpa_of(&b, facs));
-    put64(fadt + 140, gpa_of(&b, dsdt));
+    pointer(b, fadt + 132, 8, facs);
+    pointer(b, fadt + 140, 8, dsdt);
     gas_io(fadt + 148, ACPI_PM1_EVT, 32, 2);
     gas_io(fadt + 172, ACPI_PM1_CNT, 16, 2);
     gas_io(fadt + 208, ACPI_PM_TMR, 32, 3);
     memcpy(fadt + 268, "HOSTELVM", 8);
-    finish(fadt);
+    finish(b, fadt);
 
     /* MADT (section 5.2.12). */
     uint32_t madt_len = 44 + 8 * ncpus + 12 + 10 * 2 + 6;
-    uint8_t *madt = acpi_alloc(&b, madt_len, 16);
+    uint8_t *madt = acpi_alloc(b, madt_len, 16);
     if (!madt)
-        return 0;
+        return -1;
     header(madt, "APIC", madt_len, 5);
     put32(madt + 36, LAPIC_BASE);
     put32(madt + 40, 1);                   /* PCAT_COMPAT: there are 8259s too */
@@ -165,29 +188,155 @@ uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
     p[0] = 4; p[1] = 6; p[2] = 0xff;       /* LINT1 of every CPU is NMI */
     put16(p + 3, 0);
     p[5] = 1;
-    finish(madt);
+    finish(b, madt);
 
-    uint8_t *rsdt = acpi_alloc(&b, 36 + 4 * 2, 16);
-    uint8_t *xsdt = acpi_alloc(&b, 36 + 8 * 2, 16);
+    uint8_t *rsdt = acpi_alloc(b, 36 + 4 * 2, 16);
+    uint8_t *xsdt = acpi_alloc(b, 36 + 8 * 2, 16);
     if (!rsdt || !xsdt)
-        return 0;
+        return -1;
     header(rsdt, "RSDT", 36 + 4 * 2, 1);
-    put32(rsdt + 36, gpa_of(&b, fadt));
-    put32(rsdt + 40, gpa_of(&b, madt));
-    finish(rsdt);
+    pointer(b, rsdt + 36, 4, fadt);
+    pointer(b, rsdt + 40, 4, madt);
+    finish(b, rsdt);
     header(xsdt, "XSDT", 36 + 8 * 2, 1);
-    put64(xsdt + 36, gpa_of(&b, fadt));
-    put64(xsdt + 44, gpa_of(&b, madt));
-    finish(xsdt);
+    pointer(b, xsdt + 36, 8, fadt);
+    pointer(b, xsdt + 44, 8, madt);
+    finish(b, xsdt);
 
     /* RSDP (section 5.2.5.3). */
+    uint8_t *rsdp = b->rsdp;
     memcpy(rsdp, "RSD PTR ", 8);
     memcpy(rsdp + 9, "HOSTEL", 6);
     rsdp[15] = 2;
-    put32(rsdp + 16, gpa_of(&b, rsdt));
+    pointer(b, rsdp + 16, 4, rsdt);
     put32(rsdp + 20, 36);
-    put64(rsdp + 24, gpa_of(&b, xsdt));
-    rsdp[8] = checksum(rsdp, 20);
-    rsdp[32] = checksum(rsdp, 36);
-    return gpa_of(&b, rsdp);
+    pointer(b, rsdp + 24, 8, xsdt);
+    return 0;
+}
+
+/* Add base to every pointer and compute the checksums. */
+static void acpi_relocate(struct acpi_builder *b, uint64_t base)
+{
+    for (unsigned i = 0; i < b->nptrs; i++) {
+        const struct acpi_pointer *p = &b->ptrs[i];
+        uint8_t *f = (p->in_rsdp ? b->rsdp : b->tables) + p->offset;
+        if (p->size == 8) {
+            uint64_t v;
+            memcpy(&v, f, 8);
+            put64(f, v + base);
+        } else {
+            uint32_t v;
+            memcpy(&v, f, 4);
+            put32(f, v + (uint32_t)base);
+        }
+    }
+    for (unsigned i = 0; i < b->ntables; i++) {
+        uint8_t *t = b->tables + b->table_off[i];
+        uint32_t len;
+        memcpy(&len, t + 4, 4);
+        t[9] = 0;
+        t[9] = checksum(t, len);
+    }
+    b->rsdp[8] = 0;
+    b->rsdp[8] = checksum(b->rsdp, 20);
+    b->rsdp[32] = 0;
+    b->rsdp[32] = checksum(b->rsdp, 36);
+}
+
+uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
+{
+    uint8_t *area = guest_mem_ptr(mem, ACPI_TABLES_BASE, ACPI_TABLES_SIZE);
+    struct acpi_builder *b = calloc(1, sizeof(*b));
+    if (!area || !b || acpi_build(b, ncpus) < 0) {
+        free(b);
+        return 0;
+    }
+    /* The RSDP first, the tables after it. */
+    acpi_relocate(b, ACPI_TABLES_BASE + ACPI_RSDP_SPACE);
+    memset(area, 0, ACPI_TABLES_SIZE);
+    memcpy(area, b->rsdp, sizeof(b->rsdp));
+    memcpy(area + ACPI_RSDP_SPACE, b->tables, b->used);
+    free(b);
+    return ACPI_TABLES_BASE;
+}
+
+/* The loader script (fw_cfg "etc/table-loader"): 128-byte commands, as
+ * SeaBIOS and OVMF execute them. */
+enum {
+    LOADER_ALLOCATE = 1,
+    LOADER_ADD_POINTER = 2,
+    LOADER_ADD_CHECKSUM = 3,
+    LOADER_ZONE_HIGH = 1,
+    LOADER_ZONE_FSEG = 2,
+    LOADER_ENTRY = 128,
+    LOADER_NAME = 56,
+};
+
+#define FILE_TABLES "etc/acpi/tables"
+#define FILE_RSDP "etc/acpi/rsdp"
+#define FILE_LOADER "etc/table-loader"
+
+static uint8_t *loader_entry(uint8_t *script, unsigned *n, uint32_t command)
+{
+    uint8_t *e = script + LOADER_ENTRY * (*n)++;
+    memset(e, 0, LOADER_ENTRY);
+    put32(e, command);
+    return e;
+}
+
+static void loader_allocate(uint8_t *script, unsigned *n, const char *file, uint32_t align, uint8_t zone)
+{
+    uint8_t *e = loader_entry(script, n, LOADER_ALLOCATE);
+    strncpy((char *)e + 4, file, LOADER_NAME - 1);
+    put32(e + 4 + LOADER_NAME, align);
+    e[8 + LOADER_NAME] = zone;
+}
+
+static void loader_checksum(uint8_t *script, unsigned *n, const char *file, uint32_t at, uint32_t start,
+                            uint32_t len)
+{
+    uint8_t *e = loader_entry(script, n, LOADER_ADD_CHECKSUM);
+    strncpy((char *)e + 4, file, LOADER_NAME - 1);
+    put32(e + 4 + LOADER_NAME, at);
+    put32(e + 8 + LOADER_NAME, start);
+    put32(e + 12 + LOADER_NAME, len);
+}
+
+int acpi_add_to_fw_cfg(struct fw_cfg *fw, unsigned ncpus)
+{
+    struct acpi_builder *b = calloc(1, sizeof(*b));
+    enum { MAX_COMMANDS = 2 + 16 + 8 + 2 };
+    uint8_t *script = calloc(MAX_COMMANDS, LOADER_ENTRY);
+    int rc = -1;
+    if (!b || !script || acpi_build(b, ncpus) < 0)
+        goto out;
+    /* Pointers stay offsets into "etc/acpi/tables"; the loader adds the
+     * address it placed that file at. Checksum bytes start at 0 and the
+     * loader fills them in after relocating. */
+    unsigned n = 0;
+    loader_allocate(script, &n, FILE_RSDP, 16, LOADER_ZONE_FSEG);
+    loader_allocate(script, &n, FILE_TABLES, 64, LOADER_ZONE_HIGH);
+    for (unsigned i = 0; i < b->nptrs; i++) {
+        const struct acpi_pointer *p = &b->ptrs[i];
+        uint8_t *e = loader_entry(script, &n, LOADER_ADD_POINTER);
+        strncpy((char *)e + 4, p->in_rsdp ? FILE_RSDP : FILE_TABLES, LOADER_NAME - 1);
+        strncpy((char *)e + 4 + LOADER_NAME, FILE_TABLES, LOADER_NAME - 1);
+        put32(e + 4 + 2 * LOADER_NAME, p->offset);
+        e[8 + 2 * LOADER_NAME] = p->size;
+    }
+    for (unsigned i = 0; i < b->ntables; i++) {
+        uint32_t len;
+        memcpy(&len, b->tables + b->table_off[i] + 4, 4);
+        loader_checksum(script, &n, FILE_TABLES, b->table_off[i] + 9, b->table_off[i], len);
+    }
+    loader_checksum(script, &n, FILE_RSDP, 8, 0, 20);
+    loader_checksum(script, &n, FILE_RSDP, 32, 0, 36);
+    if (fw_cfg_add_file(fw, FILE_TABLES, b->tables, b->used) == 0 &&
+        fw_cfg_add_file(fw, FILE_RSDP, b->rsdp, sizeof(b->rsdp)) == 0 &&
+        fw_cfg_add_file(fw, FILE_LOADER, script, n * LOADER_ENTRY) == 0)
+        rc = 0;
+out:
+    free(script);
+    free(b);
+    return rc;
 }

@@ -1,4 +1,4 @@
-/* Firmware-less ACPI tables for direct kernel boot: RSDP, RSDT/XSDT, FADT
+/* ACPI tables, for direct kernel boot and for firmware: RSDP, RSDT/XSDT, FADT
  * (PM1 blocks, PM timer, reset register), a DSDT with the S5 sleep state,
  * and a MADT listing the local APICs, the IOAPIC and the ISA overrides.
  * ACPI 6.4 specification, chapter 5. */
@@ -8,11 +8,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fw_cfg.h"
 #include "memory.h"
 
 /* Where the tables go: the BIOS area that Linux scans for the RSDP. */
 #define ACPI_TABLES_BASE 0xE0000u
 #define ACPI_TABLES_SIZE 0x10000u
+#define ACPI_RSDP_SPACE 0x40u        /* the RSDP comes first */
 
 /* The fixed hardware the tables describe (devices/acpi_pm.c). */
 #define ACPI_PM_BASE 0x600u
@@ -31,5 +33,10 @@
  * guest-physical address, or 0 if they do not fit (cannot happen for
  * ncpus <= VM_MAX_CPUS). */
 uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus);
+
+/* Hand the same tables to firmware: fw_cfg files "etc/acpi/tables",
+ * "etc/acpi/rsdp" and the loader script "etc/table-loader" that tells the
+ * firmware where to put them and how to link them. Returns 0 or -1. */
+int acpi_add_to_fw_cfg(struct fw_cfg *fw, unsigned ncpus);
 
 #endif

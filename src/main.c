@@ -9,14 +9,20 @@
 
 #include "boot.h"
 #include "console.h"
+#include "pam.h"
 #include "pc.h"
 #include "vm.h"
 
 static const char usage_text[] =
-    "Usage: hostel-vm --kernel FILE [OPTION...]\n"
+    "Usage: hostel-vm [--kernel FILE | --firmware FILE] [OPTION...]\n"
     "Run one virtual machine on KVM, with its serial console on this terminal.\n"
+    "Without --kernel the PC starts from its firmware (SeaBIOS).\n"
     "\n"
-    "  --kernel FILE      Linux bzImage, vmlinux ELF (PVH or 64-bit entry) or multiboot image\n"
+    "  --firmware FILE    BIOS image to start from (default " HOSTEL_DEFAULT_FIRMWARE ")\n"
+    "  --firmware-log FILE  write the firmware's debug messages (port 0x402) to FILE\n"
+    "                     ('-' for stderr)\n"
+    "  --kernel FILE      boot this kernel directly, without firmware: Linux bzImage,\n"
+    "                     vmlinux ELF (PVH or 64-bit entry) or multiboot image\n"
     "  --initrd FILE      initial RAM disk (multiboot: the first module)\n"
     "  --append STRING    kernel command line, used as given\n"
     "  --memory MIB       guest RAM in MiB (default 256)\n"
@@ -41,7 +47,7 @@ static const char usage_text[] =
     "A test guest writing V to I/O port 0xf4 exits with (V << 1) | 1.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_CPU, OPT_SERIAL,
-       OPT_STATS, OPT_QUIET, OPT_VERSION, OPT_KERNEL_ENTRY };
+       OPT_STATS, OPT_QUIET, OPT_VERSION, OPT_KERNEL_ENTRY, OPT_FIRMWARE, OPT_FIRMWARE_LOG };
 
 static const struct {
     const char *name;
@@ -56,6 +62,8 @@ static const struct {
 
 static const struct option long_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
+    { "firmware", required_argument, NULL, OPT_FIRMWARE },
+    { "firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG },
     { "initrd", required_argument, NULL, OPT_INITRD },
     { "append", required_argument, NULL, OPT_APPEND },
     { "memory", required_argument, NULL, OPT_MEMORY },
@@ -99,6 +107,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
         uint64_t v;
         switch (c) {
         case OPT_KERNEL: cfg->kernel = optarg; break;
+        case OPT_FIRMWARE: cfg->firmware = optarg; break;
+        case OPT_FIRMWARE_LOG: cfg->firmware_log = optarg; break;
         case OPT_INITRD: cfg->initrd = optarg; break;
         case OPT_APPEND: cfg->append = optarg; break;
         case OPT_MEMORY:
@@ -146,8 +156,12 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'.", argv[optind]);
-    if (!cfg->kernel)
-        return usage_error("%sno kernel given: use --kernel FILE.", "");
+    if (cfg->kernel && cfg->firmware)
+        return usage_error("%s--kernel boots without firmware: give --kernel or --firmware, not both.", "");
+    if (!cfg->kernel && (cfg->initrd || cfg->append))
+        return usage_error("%s--initrd and --append need --kernel.", "");
+    if (!cfg->kernel && !cfg->firmware)
+        cfg->firmware = HOSTEL_DEFAULT_FIRMWARE;
     return 0;
 }
 
@@ -175,6 +189,14 @@ static uint8_t *read_file(const char *path, const char *what, size_t *len, char 
     return (uint8_t *)data;
 }
 
+static void write_to_file(void *opaque, const uint8_t *buf, size_t len)
+{
+    FILE *f = opaque;
+    fwrite(buf, 1, len, f);
+    if (len && buf[len - 1] == '\n')
+        fflush(f);
+}
+
 int main(int argc, char **argv)
 {
     struct vm_config cfg;
@@ -185,14 +207,39 @@ int main(int argc, char **argv)
 
     char err[512] = "";
     size_t kernel_len = 0, initrd_len = 0;
-    uint8_t *kernel = read_file(cfg.kernel, "kernel", &kernel_len, err, sizeof(err));
-    uint8_t *initrd = NULL;
-    if (kernel && cfg.initrd)
-        initrd = read_file(cfg.initrd, "initrd", &initrd_len, err, sizeof(err));
-    if (!kernel || (cfg.initrd && !initrd)) {
-        fprintf(stderr, "hostel-vm: %s\n", err);
-        return VM_EXIT_BAD_INPUT;
+    uint8_t *kernel = NULL, *initrd = NULL;
+    if (cfg.kernel) {
+        kernel = read_file(cfg.kernel, "kernel", &kernel_len, err, sizeof(err));
+        if (kernel && cfg.initrd)
+            initrd = read_file(cfg.initrd, "initrd", &initrd_len, err, sizeof(err));
+        if (!kernel || (cfg.initrd && !initrd)) {
+            fprintf(stderr, "hostel-vm: %s\n", err);
+            g_free(kernel);
+            return VM_EXIT_BAD_INPUT;
+        }
     }
+    uint8_t *firmware = NULL;
+    size_t firmware_len = 0;
+    if (cfg.firmware) {
+        firmware = read_file(cfg.firmware, "firmware", &firmware_len, err, sizeof(err));
+        if (!firmware || pam_check_rom(cfg.firmware, firmware_len, err, sizeof(err)) < 0) {
+            fprintf(stderr, "hostel-vm: %s\n", err);
+            g_free(firmware);
+            return VM_EXIT_BAD_INPUT;
+        }
+    }
+    FILE *fwlog = NULL;
+    if (cfg.firmware_log) {
+        fwlog = strcmp(cfg.firmware_log, "-") == 0 ? stderr : fopen(cfg.firmware_log, "we");
+        if (!fwlog) {
+            fprintf(stderr, "hostel-vm: Cannot write the firmware log %s (%s).\n", cfg.firmware_log,
+                    strerror(errno));
+            g_free(kernel);
+            g_free(initrd);
+            return VM_EXIT_BAD_INPUT;
+        }
+    }
+    struct chardev fwlog_dev = { .write = write_to_file, .opaque = fwlog };
 
     struct vm *vm = g_new0(struct vm, 1);
     int status = VM_EXIT_HOST_ERROR;
@@ -202,39 +249,59 @@ int main(int argc, char **argv)
         g_free(vm);
         return status;
     }
-    struct boot_request req = {
-        .kernel = kernel, .kernel_len = kernel_len,
-        .initrd = initrd, .initrd_len = initrd_len,
-        .cmdline = cfg.append, .ncpus = cfg.cpus, .want = BOOT_AUTO,
-    };
-    for (size_t i = 0; i < sizeof(kernel_entries) / sizeof(kernel_entries[0]); i++)
-        if (strcmp(cfg.kernel_entry, kernel_entries[i].name) == 0)
-            req.want = kernel_entries[i].kind;
     struct boot_result boot;
-    if (boot_prepare(&vm->mem, &req, &boot, err, sizeof(err)) < 0) {
-        fprintf(stderr, "hostel-vm: %s\n", err);
-        vm_destroy(vm);
-        g_free(vm);
-        return VM_EXIT_BAD_INPUT;
+    if (kernel) {
+        struct boot_request req = {
+            .kernel = kernel, .kernel_len = kernel_len,
+            .initrd = initrd, .initrd_len = initrd_len,
+            .cmdline = cfg.append, .ncpus = cfg.cpus, .want = BOOT_AUTO,
+        };
+        for (size_t i = 0; i < sizeof(kernel_entries) / sizeof(kernel_entries[0]); i++)
+            if (strcmp(cfg.kernel_entry, kernel_entries[i].name) == 0)
+                req.want = kernel_entries[i].kind;
+        if (boot_prepare(&vm->mem, &req, &boot, err, sizeof(err)) < 0) {
+            fprintf(stderr, "hostel-vm: %s\n", err);
+            vm_destroy(vm);
+            g_free(vm);
+            return VM_EXIT_BAD_INPUT;
+        }
+        g_free(kernel);
+        g_free(initrd);
     }
-    g_free(kernel);
-    g_free(initrd);
 
     struct console con;
     console_init(&con, vm);
-    struct pc *pc = pc_create(vm, cfg.serial_stdio ? &con.out : NULL, err, sizeof(err));
-    if (!pc || vm_create_vcpus(vm, cfg.cpus, err, sizeof(err)) < 0 ||
-        pc_set_boot_state(vm, &boot, err, sizeof(err)) < 0) {
+    struct pc_config pcfg = {
+        .firmware = cfg.firmware,
+        .firmware_image = firmware,
+        .firmware_size = firmware_len,
+        .ncpus = cfg.cpus,
+        .serial_out = cfg.serial_stdio ? &con.out : NULL,
+        .firmware_log = fwlog ? &fwlog_dev : NULL,
+    };
+    struct pc *pc = pc_create(vm, &pcfg, err, sizeof(err));
+    g_free(firmware);
+    if (!pc) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        vm_destroy(vm);
+        g_free(vm);
+        return cfg.firmware ? VM_EXIT_BAD_INPUT : VM_EXIT_HOST_ERROR;
+    }
+    if (vm_create_vcpus(vm, cfg.cpus, err, sizeof(err)) < 0 ||
+        (cfg.kernel && pc_set_boot_state(vm, &boot, err, sizeof(err)) < 0)) {
         fprintf(stderr, "hostel-vm: %s\n", err);
         vm_destroy(vm);
         pc_destroy(pc);
         g_free(vm);
         return VM_EXIT_HOST_ERROR;
     }
-    if (!cfg.quiet)
+    if (!cfg.quiet && cfg.kernel)
         fprintf(stderr, "hostel-vm: booting %s (%s, %s compression) with %" PRIu64 " MiB and %u vCPU%s\n",
                 cfg.kernel, loader_boot_kind_name(boot.image.kind), boot.image.compression,
                 cfg.mem_mib, cfg.cpus, cfg.cpus == 1 ? "" : "s");
+    else if (!cfg.quiet)
+        fprintf(stderr, "hostel-vm: starting %s with %" PRIu64 " MiB and %u vCPU%s\n",
+                cfg.firmware, cfg.mem_mib, cfg.cpus, cfg.cpus == 1 ? "" : "s");
     if (cfg.serial_stdio)
         console_attach_input(&con, pc_uart(pc));
 
@@ -263,5 +330,7 @@ int main(int argc, char **argv)
     vm_destroy(vm);
     pc_destroy(pc);
     g_free(vm);
+    if (fwlog && fwlog != stderr)
+        fclose(fwlog);
     return status;
 }

@@ -3,6 +3,7 @@
 #ifndef HOSTEL_PC_H
 #define HOSTEL_PC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "boot.h"
@@ -12,9 +13,24 @@ struct vm;
 struct pc;
 struct uart16550;
 
-/* Create and map the board's devices. serial_out may be NULL (output
- * dropped). Returns NULL with a sentence in err on failure. */
-struct pc *pc_create(struct vm *vm, const struct chardev *serial_out, char *err, size_t errlen);
+struct pc_config {
+    /* BIOS image to start from, or NULL to boot a kernel directly
+     * (boot.c prepares memory and pc_set_boot_state the vCPU). */
+    const char *firmware;
+    const uint8_t *firmware_image;        /* its contents */
+    size_t firmware_size;
+    unsigned ncpus;
+    const struct chardev *serial_out;     /* COM1 output; NULL drops it */
+    const struct chardev *firmware_log;   /* debug port 0x402; NULL drops it */
+    /* Firmware only: */
+    const char *boot_order;               /* fw_cfg "bootorder" text, or NULL */
+    bool boot_menu;                       /* show the firmware's boot menu */
+    unsigned boot_menu_ms;                /* and wait this long in it */
+};
+
+/* Create and map the board's devices. Returns NULL with a sentence in err
+ * on failure. */
+struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size_t errlen);
 void pc_destroy(struct pc *pc);
 
 /* Put the boot vCPU (vCPU 0) in the state the boot protocol wants. */

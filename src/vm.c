@@ -127,12 +127,19 @@ int vm_create(struct vm *vm, const struct hv_ops *hv, const struct vm_config *cf
     }
     if (guest_mem_init(&vm->mem, cfg->mem_mib << 20, err, errlen) < 0)
         return -1;
-    for (unsigned i = 0; i < vm->mem.nregions; i++) {
-        const struct guest_region *r = &vm->mem.regions[i];
-        if (hv->set_memory(vm->hvm, i, r->gpa, r->size, r->hva, 0, &herr) < 0) {
-            snprintf(err, errlen, "%s", herr.msg);
+    /* RAM below 640 KiB, RAM from 1 MiB to the PCI hole, RAM above 4 GiB.
+     * 640 KiB to 1 MiB belongs to the board: the VGA window, and the BIOS
+     * areas whose RAM the chipset's PAM registers map in and out. */
+    const struct guest_region *low = &vm->mem.regions[0];
+    uint64_t above_1m = low->size > VM_BIOS_AREA_END ? low->size - VM_BIOS_AREA_END : 0;
+    if (vm_set_slot(vm, VM_SLOT_LOW_RAM, 0, VM_VGA_WINDOW_START, low->hva, 0, err, errlen) < 0 ||
+        (above_1m && vm_set_slot(vm, VM_SLOT_RAM_1M, VM_BIOS_AREA_END, above_1m,
+                                 low->hva + VM_BIOS_AREA_END, 0, err, errlen) < 0))
+        return -1;
+    if (vm->mem.nregions > 1) {
+        const struct guest_region *high = &vm->mem.regions[1];
+        if (vm_set_slot(vm, VM_SLOT_HIGH_RAM, high->gpa, high->size, high->hva, 0, err, errlen) < 0)
             return -1;
-        }
     }
     vm->pio = bus_new("pio", 0x10000);
     vm->mmio = bus_new("mmio", UINT64_MAX);
@@ -151,6 +158,34 @@ int vm_create(struct vm *vm, const struct hv_ops *hv, const struct vm_config *cf
         return -1;
     }
     x86_emu_config_from_cpuid(&vm->emu_config, &vm->cpuid);
+    return 0;
+}
+
+int vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
+                unsigned flags, char *err, size_t errlen)
+{
+    if (slot >= VM_SLOT_COUNT) {
+        snprintf(err, errlen, "Internal error: memory slot %u does not exist.", slot);
+        return -1;
+    }
+    struct vm_slot *cur = &vm->slots[slot];
+    if (cur->size == size && (size == 0 || (cur->gpa == gpa && cur->hva == hva && cur->flags == flags)))
+        return 0;
+    struct hv_error herr = {{0}};
+    /* KVM cannot move a slot or change its read-only flag in place: delete
+     * it first. A vCPU touching the range in between exits as for MMIO,
+     * which the board's handlers cover. */
+    if (cur->size && vm->hv->set_memory(vm->hvm, slot, cur->gpa, 0, cur->hva, cur->flags, &herr) < 0) {
+        snprintf(err, errlen, "%s", herr.msg);
+        return -1;
+    }
+    *cur = (struct vm_slot){0};
+    if (size && vm->hv->set_memory(vm->hvm, slot, gpa, size, hva, flags, &herr) < 0) {
+        snprintf(err, errlen, "%s", herr.msg);
+        return -1;
+    }
+    if (size)
+        *cur = (struct vm_slot){ .gpa = gpa, .size = size, .hva = hva, .flags = flags };
     return 0;
 }
 

@@ -75,6 +75,8 @@ struct vcpu {
 struct vm_config {
     uint64_t mem_mib;
     unsigned cpus;
+    const char *firmware;       /* BIOS image; NULL with a kernel */
+    const char *firmware_log;   /* file for the firmware's debug port, "-" = stderr */
     const char *kernel;
     const char *initrd;
     const char *append;
@@ -84,10 +86,32 @@ struct vm_config {
     bool quiet;                 /* no informational messages on stderr */
 };
 
+/* The accelerator's memory slots, one per kind of mapping. */
+enum vm_slot_id {
+    VM_SLOT_LOW_RAM,        /* RAM 0 - 640 KiB */
+    VM_SLOT_RAM_1M,         /* RAM 1 MiB - PCI hole */
+    VM_SLOT_HIGH_RAM,       /* RAM above 4 GiB */
+    VM_SLOT_BIOS,           /* the firmware ROM below 4 GiB */
+    VM_SLOT_PAM0,           /* 13 PAM segments, 0xC0000 - 0xFFFFF */
+    VM_SLOT_VGA_LFB = VM_SLOT_PAM0 + 13,
+    VM_SLOT_COUNT,
+};
+
+#define VM_VGA_WINDOW_START 0xA0000ull
+#define VM_BIOS_AREA_START 0xC0000ull
+#define VM_BIOS_AREA_END 0x100000ull
+
+struct vm_slot {
+    uint64_t gpa, size;
+    void *hva;
+    unsigned flags;
+};
+
 struct vm {
     const struct hv_ops *hv;
     struct hv_vm *hvm;
     struct guest_mem mem;
+    struct vm_slot slots[VM_SLOT_COUNT];
     struct bus *pio;
     struct bus *mmio;
     struct clock clock;
@@ -124,6 +148,12 @@ struct vm {
 int vm_create(struct vm *vm, const struct hv_ops *hv, const struct vm_config *cfg,
               char *err, size_t errlen, int *status_out);
 void vm_destroy(struct vm *vm);
+
+/* Map [gpa, gpa+size) of guest-physical memory to hva in slot (HV_MEM_*
+ * flags), replacing what the slot mapped; size 0 unmaps. Mapping what is
+ * already mapped costs nothing. Returns 0, or -1 with a sentence in err. */
+int vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
+                unsigned flags, char *err, size_t errlen);
 
 /* Register a device for reset and state saving. */
 int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev);

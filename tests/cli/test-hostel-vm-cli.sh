@@ -26,9 +26,13 @@ expect() {   # expect STATUS 'TEXT' -- ARGS...
     fi
 }
 
-expect 0 "Usage: hostel-vm --kernel FILE" -- --help
+expect 0 "Usage: hostel-vm [--kernel FILE | --firmware FILE]" -- --help
 expect 0 "hostel-vm 0." -- --version
-expect 64 "no kernel given" --
+expect 64 "give --kernel or --firmware, not both" -- --kernel "$GUEST" --firmware "$GUEST"
+expect 64 "--initrd and --append need --kernel" -- --append quiet
+expect 66 "Could not read the firmware" -- --firmware "$TMP/missing"
+expect 66 "is not a BIOS image" -- --firmware "$GUEST"
+expect 66 "is not a regular file" -- --firmware /dev/zero
 expect 64 "unknown option '--bogus'" -- --bogus
 expect 64 "--memory wants a size in MiB" -- --kernel "$GUEST" --memory 12
 expect 64 "--memory wants a size in MiB" -- --kernel "$GUEST" --memory lots
