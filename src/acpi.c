@@ -1,5 +1,7 @@
 #include "acpi.h"
 
+#include "aml.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +65,8 @@ static void pointer(struct acpi_builder *b, uint8_t *field, uint8_t size, const 
     b->ptrs[b->nptrs++] = (struct acpi_pointer){ .in_rsdp = in_rsdp, .offset = at, .size = size };
 }
 
+const uint8_t acpi_pirq_isa_irq[4] = { 10, 10, 11, 11 };
+
 /* Standard 36-byte description header (section 5.2.6). */
 static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 {
@@ -92,18 +96,132 @@ static void gas_io(uint8_t *g, uint16_t port, uint8_t bits, uint8_t access)
     put64(g + 4, port);
 }
 
-/* AML for: Name (_S5, Package (4) { 5, 5, 0, 0 }) — the value written to
- * SLP_TYP for soft-off (section 7.4.2). */
-static const uint8_t dsdt_aml[] = {
-    0x08, '_', 'S', '5', '_',             /* NameOp "_S5_" */
-    0x12, 0x08, 0x04,                     /* PackageOp, PkgLength 8, 4 elements */
-    0x0A, ACPI_S5_TYPE, 0x0A, ACPI_S5_TYPE, /* BytePrefix 5, BytePrefix 5 */
-    0x00, 0x00,                           /* Zero, Zero */
-};
+/* PCI interrupt routing of slot:pin (pin 0 = INTA) to PIRQA-D, as on
+ * PIIX boards: each slot's pins rotate by the slot number. */
+static unsigned pirq_of(unsigned slot, unsigned pin)
+{
+    return (slot + pin - 1) & 3;
+}
 
-static int acpi_build(struct acpi_builder *b, unsigned ncpus)
+static void dsdt_prt(struct aml *a, const char *name, bool apic)
+{
+    aml_name(a, name);
+    aml_open_package(a, 31 * 4);
+    for (unsigned slot = 1; slot < 32; slot++) {
+        for (unsigned pin = 0; pin < 4; pin++) {
+            unsigned pirq = pirq_of(slot, pin);
+            aml_open_package(a, 4);
+            aml_integer(a, (uint64_t)slot << 16 | 0xffff);
+            aml_integer(a, pin);
+            aml_integer(a, 0);
+            aml_integer(a, apic ? ACPI_PCI_GSI_BASE + pirq : acpi_pirq_isa_irq[pirq]);
+            aml_close(a);
+        }
+    }
+    aml_close(a);
+}
+
+static void dsdt_isa_device(struct aml *a, const char *name, const char *hid, unsigned uid,
+                            uint16_t io1, uint8_t len1, uint16_t io2, uint8_t len2, int irq)
+{
+    aml_open_device(a, name);
+    aml_name(a, "_HID");
+    aml_eisaid(a, hid);
+    if (uid)
+        aml_name_integer(a, "_UID", uid);
+    aml_name(a, "_CRS");
+    aml_open_buffer(a);
+    if (len1)
+        aml_res_io(a, io1, len1);
+    if (len2)
+        aml_res_io(a, io2, len2);
+    if (irq >= 0)
+        aml_res_irq(a, (unsigned)irq);
+    aml_res_end(a);
+    aml_close(a);
+    aml_close(a);
+}
+
+/* The DSDT's AML: the PCI root bridge with its windows and interrupt
+ * routing, the ISA devices behind the PIIX, the HPET, and the S5 sleep
+ * state. In APIC mode PCI interrupts arrive on IOAPIC inputs 16-19
+ * (PIRQA-D); in PIC mode on the ISA IRQs the PIRQ registers route them to. */
+static int dsdt_build(struct aml *a, const struct acpi_config *cfg)
+{
+    aml_name_integer(a, "PICF", 0);
+    aml_open_method(a, "_PIC", 1);
+    aml_byte(a, AML_STORE);
+    aml_byte(a, AML_ARG0);
+    aml_namestring(a, "PICF");
+    aml_close(a);
+
+    aml_open_scope(a, "\\_SB");
+    aml_open_device(a, "PCI0");
+    aml_name(a, "_HID");
+    aml_eisaid(a, "PNP0A03");
+    aml_name_integer(a, "_ADR", 0);
+    aml_name_integer(a, "_UID", 0);
+    aml_name(a, "_CRS");
+    aml_open_buffer(a);
+    aml_res_word_bus(a, 0, 0xff);
+    aml_res_io(a, 0xcf8, 8);
+    aml_res_word_io(a, 0x0000, 0x0cf7);
+    aml_res_word_io(a, 0x0d00, 0xffff);
+    aml_res_dword_memory(a, 0xa0000, 0xbffff);
+    aml_res_dword_memory(a, (uint32_t)cfg->pci_hole_start, ACPI_PCI_HOLE_END);
+    aml_res_end(a);
+    aml_close(a);
+    dsdt_prt(a, "PRTA", true);
+    dsdt_prt(a, "PRTP", false);
+    aml_open_method(a, "_PRT", 0);
+    aml_open_if(a);
+    aml_namestring(a, "PICF");
+    aml_byte(a, AML_RETURN);
+    aml_namestring(a, "PRTA");
+    aml_close(a);
+    aml_byte(a, AML_RETURN);
+    aml_namestring(a, "PRTP");
+    aml_close(a);
+
+    aml_open_device(a, "ISA");
+    aml_name_integer(a, "_ADR", 0x00010000);
+    dsdt_isa_device(a, "KBD", "PNP0303", 0, 0x60, 1, 0x64, 1, 1);
+    dsdt_isa_device(a, "MOU", "PNP0F13", 0, 0, 0, 0, 0, 12);
+    dsdt_isa_device(a, "COM1", "PNP0501", 1, 0x3f8, 8, 0, 0, 4);
+    dsdt_isa_device(a, "RTC", "PNP0B00", 0, 0x70, 2, 0, 0, 8);
+    aml_close(a);   /* ISA */
+    aml_close(a);   /* PCI0 */
+
+    if (cfg->hpet) {
+        aml_open_device(a, "HPET");
+        aml_name(a, "_HID");
+        aml_eisaid(a, "PNP0103");
+        aml_name_integer(a, "_UID", 0);
+        aml_name(a, "_CRS");
+        aml_open_buffer(a);
+        aml_res_memory32_fixed(a, ACPI_HPET_BASE, 0x400);
+        aml_res_end(a);
+        aml_close(a);
+        aml_close(a);
+    }
+    aml_close(a);   /* \_SB */
+
+    /* Name (_S5, Package (4) { 5, 5, 0, 0 }): the SLP_TYP values for
+     * soft-off (section 7.4.2). */
+    aml_name(a, "_S5");
+    aml_open_package(a, 4);
+    aml_integer(a, ACPI_S5_TYPE);
+    aml_integer(a, ACPI_S5_TYPE);
+    aml_integer(a, 0);
+    aml_integer(a, 0);
+    aml_close(a);
+    return a->error ? -1 : 0;
+}
+
+static int acpi_build(struct acpi_builder *b, const struct acpi_config *cfg)
 {
     memset(b, 0, sizeof(*b));
+    unsigned ncpus = cfg->ncpus;
     /* FACS (section 5.2.10): required unless the FADT is hardware-reduced;
      * no global lock, no waking vector. */
     uint8_t *facs = acpi_alloc(b, 64, 64);
@@ -113,13 +231,20 @@ static int acpi_build(struct acpi_builder *b, unsigned ncpus)
     put32(facs + 4, 64);
     facs[32] = 2;                          /* version */
 
-    uint32_t dsdt_len = 36 + sizeof(dsdt_aml);
-    uint8_t *dsdt = acpi_alloc(b, dsdt_len, 16);
+    struct aml aml;
+    aml_init(&aml);
+    size_t aml_len = 0;
+    const uint8_t *aml_bytes = dsdt_build(&aml, cfg) == 0 ? aml_data(&aml, &aml_len) : NULL;
+    uint32_t dsdt_len = 36 + (uint32_t)aml_len;
+    uint8_t *dsdt = aml_bytes ? acpi_alloc(b, dsdt_len, 16) : NULL;
+    if (dsdt) {
+        header(dsdt, "DSDT", dsdt_len, 2);
+        memcpy(dsdt + 36, aml_bytes, aml_len);
+        finish(b, dsdt);
+    }
+    aml_free(&aml);
     if (!dsdt)
         return -1;
-    header(dsdt, "DSDT", dsdt_len, 2);
-    memcpy(dsdt + 36, dsdt_aml, sizeof(dsdt_aml));
-    finish(b, dsdt);
 
     /* FADT, revision 6 layout (section 5.2.9, table 5.9). */
     uint8_t *fadt = acpi_alloc(b, 276, 16);
@@ -243,11 +368,11 @@ static void acpi_relocate(struct acpi_builder *b, uint64_t base)
     b->rsdp[32] = checksum(b->rsdp, 36);
 }
 
-uint64_t acpi_build_tables(const struct guest_mem *mem, unsigned ncpus)
+uint64_t acpi_build_tables(const struct guest_mem *mem, const struct acpi_config *cfg)
 {
     uint8_t *area = guest_mem_ptr(mem, ACPI_TABLES_BASE, ACPI_TABLES_SIZE);
     struct acpi_builder *b = calloc(1, sizeof(*b));
-    if (!area || !b || acpi_build(b, ncpus) < 0) {
+    if (!area || !b || acpi_build(b, cfg) < 0) {
         free(b);
         return 0;
     }
@@ -302,13 +427,13 @@ static void loader_checksum(uint8_t *script, unsigned *n, const char *file, uint
     put32(e + 12 + LOADER_NAME, len);
 }
 
-int acpi_add_to_fw_cfg(struct fw_cfg *fw, unsigned ncpus)
+int acpi_add_to_fw_cfg(struct fw_cfg *fw, const struct acpi_config *cfg)
 {
     struct acpi_builder *b = calloc(1, sizeof(*b));
     enum { MAX_COMMANDS = 2 + 16 + 8 + 2 };
     uint8_t *script = calloc(MAX_COMMANDS, LOADER_ENTRY);
     int rc = -1;
-    if (!b || !script || acpi_build(b, ncpus) < 0)
+    if (!b || !script || acpi_build(b, cfg) < 0)
         goto out;
     /* Pointers stay offsets into "etc/acpi/tables"; the loader adds the
      * address it placed that file at. Checksum bytes start at 0 and the

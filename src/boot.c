@@ -123,7 +123,8 @@ int boot_prepare(const struct guest_mem *mem, const struct boot_request *req,
             return -1;
         }
     }
-    res->rsdp = acpi_build_tables(mem, req->ncpus);
+    struct acpi_config acpi = { .ncpus = req->ncpus, .pci_hole_start = guest_mem_low_size(mem), .hpet = req->hpet };
+    res->rsdp = acpi_build_tables(mem, &acpi);
     if (!res->rsdp) {
         snprintf(err, errlen, "The ACPI tables do not fit in the BIOS area; use fewer vCPUs.");
         return -1;

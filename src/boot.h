@@ -4,6 +4,7 @@
 #ifndef HOSTEL_BOOT_H
 #define HOSTEL_BOOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct boot_request {
     size_t initrd_len;
     const char *cmdline;       /* may be NULL */
     unsigned ncpus;
+    bool hpet;                 /* the board has an HPET (for ACPI) */
     enum boot_kind want;       /* BOOT_AUTO, or a protocol the user insists on */
 };
 

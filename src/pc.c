@@ -128,6 +128,7 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
         memcpy(e + 16, &type, 4);
     }
     uint16_t cpus = (uint16_t)cfg->ncpus;
+    struct acpi_config acpi = { .ncpus = cfg->ncpus, .pci_hole_start = guest_mem_low_size(mem), .hpet = false };
     uint8_t irq0_override = 1;
     if (fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, mem->ram_size) < 0 ||
         fw_cfg_add_u16(fw, FW_CFG_NB_CPUS, cpus) < 0 ||
@@ -136,7 +137,7 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
         fw_cfg_add(fw, FW_CFG_ARCH_LOCAL + 2, &irq0_override, 1) < 0 ||
         fw_cfg_add_file(fw, "etc/e820", e820, 20 * ne) < 0 ||
         fw_cfg_add_file(fw, "etc/boot-cpus", &cpus, sizeof(cpus)) < 0 ||
-        acpi_add_to_fw_cfg(fw, cfg->ncpus) < 0)
+        acpi_add_to_fw_cfg(fw, &acpi) < 0)
         return -1;
     if (cfg->boot_order && cfg->boot_order[0] &&
         fw_cfg_add_file(fw, "bootorder", cfg->boot_order, (uint32_t)strlen(cfg->boot_order) + 1) < 0)

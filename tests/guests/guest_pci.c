@@ -1,5 +1,6 @@
-/* PCI configuration mechanism #1: the i440FX host bridge at 00.0, nothing
- * else on bus 0, and all-ones for disabled or absent functions. */
+/* PCI configuration mechanism #1: the i440FX host bridge at 00.0, the
+ * PIIX at slot 1 (ISA bridge 1.0, power management 1.3), and all-ones for
+ * disabled or absent functions. */
 #include "guest.h"
 
 static uint32_t cfg_read(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg)
@@ -20,11 +21,28 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
     outl(0xcf8, 0x80000000u);
     CHECK(inw(0xcfe) == 0x1237);
     CHECK(inb(0xcfc) == 0x86);
+    /* Slot 1: a multi-function PIIX. Its ISA bridge routes no PCI
+     * interrupt until told to (PIRQRC reset value 0x80). */
+    CHECK(cfg_read(0, 1, 0, 0) == 0x70008086);
+    CHECK((cfg_read(0, 1, 0, 8) >> 8) == 0x060100);
+    CHECK(cfg_read(0, 1, 0, 0x0c) & 0x00800000u);
+    CHECK(cfg_read(0, 1, 0, 0x60) == 0x80808080u);
+    CHECK(cfg_read(0, 1, 3, 0) == 0x71138086);
+    /* PIIX4 PM: PMBA reads as an I/O BAR, enabled at 0x600 when there is
+     * no firmware; APMC_EN is set (no SMM to set up). */
+    CHECK(cfg_read(0, 1, 3, 0x40) == 0x601);
+    CHECK(cfg_read(0, 1, 3, 0x58) & (1u << 25));
+    /* Every function present anywhere has a real vendor ID. */
     unsigned present = 0;
     for (uint32_t dev = 0; dev < 32; dev++)
-        if (cfg_read(0, dev, 0, 0) != 0xffffffffu)
+        for (uint32_t fn = 0; fn < 8; fn++) {
+            uint32_t id = cfg_read(0, dev, fn, 0);
+            if (id == 0xffffffffu)
+                continue;
+            CHECK((id & 0xffff) != 0 && (id & 0xffff) != 0xffff);
             present++;
-    CHECK(present == 1);
+        }
+    CHECK(present >= 3);
     CHECK(cfg_read(1, 0, 0, 0) == 0xffffffffu);
     /* With the enable bit clear the data port reads all-ones. */
     outl(0xcf8, 0x00000000u);
@@ -33,6 +51,6 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
     outl(0xcf8, 0x80000000u);
     outl(0xcfc, 0);
     CHECK(cfg_read(0, 0, 0, 0) == 0x12378086);
-    print("pci test guest: host bridge 8086:1237 alone on bus 0\n");
+    print("pci test guest: i440FX at 0.0, PIIX3 ISA at 1.0, PIIX4 PM at 1.3\n");
     return GUEST_PASS;
 }

@@ -33,7 +33,8 @@ static void check_tables(unsigned ncpus)
     struct guest_mem mem;
     char err[200];
     assert_int_equal(guest_mem_init(&mem, 64 << 20, err, sizeof(err)), 0);
-    uint64_t rsdp_gpa = acpi_build_tables(&mem, ncpus);
+    struct acpi_config cfg = { .ncpus = ncpus, .pci_hole_start = 64 << 20, .hpet = true };
+    uint64_t rsdp_gpa = acpi_build_tables(&mem, &cfg);
     assert_true(rsdp_gpa >= ACPI_TABLES_BASE && rsdp_gpa < ACPI_TABLES_BASE + ACPI_TABLES_SIZE);
     assert_int_equal(rsdp_gpa % 16, 0);
     const uint8_t *rsdp = guest_mem_ptr(&mem, rsdp_gpa, 36);
@@ -61,7 +62,11 @@ static void check_tables(unsigned ncpus)
             assert_int_equal(dsdt32, dsdt64);
             const uint8_t *dsdt = table_at(&mem, dsdt64);
             assert_memory_equal(dsdt, "DSDT", 4);
-            assert_non_null(memmem(dsdt, 60, "_S5_", 4));
+            uint32_t dsdt_len;
+            memcpy(&dsdt_len, dsdt + 4, 4);
+            assert_non_null(memmem(dsdt, dsdt_len, "_S5_", 4));
+            assert_non_null(memmem(dsdt, dsdt_len, "PCI0", 4));
+            assert_non_null(memmem(dsdt, dsdt_len, "HPET", 4));
             uint16_t sci;
             memcpy(&sci, t + 46, 2);
             assert_int_equal(sci, ACPI_SCI_IRQ);
