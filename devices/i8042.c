@@ -1,23 +1,31 @@
-/* i8042 keyboard controller and PS/2 keyboard.
+/* i8042 keyboard controller with a PS/2 keyboard and a PS/2 mouse.
  *
  * Controller behaviour follows the IBM PS/2 Hardware Interface Technical
- * Reference ("Keyboard/Auxiliary Device Controller"); the keyboard's command
- * set follows its "Keyboard" chapter (commands ED-FF and their replies).
+ * Reference ("Keyboard/Auxiliary Device Controller": status register,
+ * command byte, commands 20-FF, output port). The devices behind it are
+ * devices/ps2_kbd.c (first port) and devices/ps2_mouse.c (auxiliary port).
  *
- * Data flow: the keyboard answers into its own queue; the queue drains into
- * the controller's one-byte output buffer whenever that is empty and the
- * keyboard interface is enabled. Controller replies go straight into the
- * output buffer. The guest's writes are handled at once, so the input
- * buffer is never seen full.
+ * Data flow: each device answers into its own queue; whenever the
+ * controller's one-byte output buffer is empty, it takes the next byte
+ * from a device whose interface is enabled in the command byte (bit 4
+ * keyboard, bit 5 auxiliary), alternating between the two when both have
+ * data, and sets AUXDATA for a mouse byte. Controller replies go straight
+ * into the output buffer. The guest's writes are handled at once, so the
+ * input buffer is never seen full.
+ *
+ * Interrupts: IRQ 1 is high while the buffer holds a keyboard byte and the
+ * command byte's bit 0 is set; IRQ 12 likewise for a mouse byte and bit 1.
+ * Reading port 0x60 drops the line before the next byte raises it again,
+ * so an edge-triggered PIC sees every byte.
+ *
+ * Translation (command byte bit 6): keyboard bytes pass through the 8042
+ * table (devices/ps2_keymap.c), and a set-2 break prefix F0 is swallowed
+ * and folded into bit 7 of the next translated byte, which turns set 2 into
+ * set 1 and the keyboard ID AB 83 into AB 41.
  */
 #include "i8042.h"
 
 #include <string.h>
-
-static bool i8042_kbd_enabled(const struct i8042 *c)
-{
-    return !(c->ram[0] & I8042_CTR_KBDDIS);
-}
 
 static void i8042_update_irq(struct i8042 *c)
 {
@@ -35,164 +43,59 @@ static void i8042_update_irq(struct i8042 *c)
     }
 }
 
-/* With XLATE set the controller turns the keyboard's scancode set 2 into set
- * 1. The keyboard only sends command replies so far, which pass through
- * unchanged except the second ID byte (0x83 -> 0x41, 0x84 -> 0x54, as
- * Linux's atkbd expects of a translated port). The full key table and the
- * F0 break prefix come with key input. */
-static uint8_t i8042_translate(uint8_t byte)
-{
-    switch (byte) {
-    case 0x83:
-        return 0x41;
-    case 0x84:
-        return 0x54;
-    default:
-        return byte;
-    }
-}
-
-/* ---- Keyboard ---------------------------------------------------------- */
-
-static void i8042_kbd_queue(struct i8042_kbd *k, uint8_t byte)
-{
-    /* A full keyboard buffer drops input (a real keyboard would send its
-     * overrun code, which key input will add). */
-    if (k->count >= I8042_KBD_QUEUE_SIZE)
-        return;
-    k->queue[(k->head + k->count) % I8042_KBD_QUEUE_SIZE] = byte;
-    k->count++;
-}
-
-static void i8042_kbd_clear(struct i8042_kbd *k)
-{
-    k->head = 0;
-    k->count = 0;
-}
-
-static void i8042_kbd_defaults(struct i8042_kbd *k)
-{
-    k->scancode_set = 2;
-    k->typematic = 0x2b;        /* 10.9 characters/s after 500 ms */
-    k->pending_cmd = 0;
-}
-
-static void i8042_kbd_reset(struct i8042_kbd *k)
-{
-    memset(k, 0, sizeof(*k));
-    i8042_kbd_defaults(k);
-    k->scanning = 1;
-}
-
-/* The argument byte of a two-byte command. */
-static void i8042_kbd_argument(struct i8042_kbd *k, uint8_t cmd, uint8_t arg)
-{
-    switch (cmd) {
-    case KBD_CMD_SET_LEDS:
-        k->leds = arg & 0x07;
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case KBD_CMD_SET_TYPEMATIC:
-        k->typematic = arg & 0x7f;
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case KBD_CMD_SCANCODE_SET:
-        if (arg == 0) {
-            i8042_kbd_queue(k, KBD_REPLY_ACK);
-            i8042_kbd_queue(k, k->scancode_set);
-        } else if (arg <= 3) {
-            k->scancode_set = arg;
-            i8042_kbd_queue(k, KBD_REPLY_ACK);
-        } else {
-            i8042_kbd_queue(k, KBD_REPLY_RESEND);
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static void i8042_kbd_write(struct i8042_kbd *k, uint8_t byte)
-{
-    if (k->pending_cmd) {
-        uint8_t cmd = k->pending_cmd;
-        k->pending_cmd = 0;
-        i8042_kbd_argument(k, cmd, byte);
-        return;
-    }
-    switch (byte) {
-    case KBD_CMD_SET_LEDS:
-    case KBD_CMD_SET_TYPEMATIC:
-    case KBD_CMD_SCANCODE_SET:
-        k->pending_cmd = byte;
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case KBD_CMD_ECHO:
-        i8042_kbd_queue(k, KBD_REPLY_ECHO);
-        break;
-    case KBD_CMD_GET_ID:
-        /* An MF2 keyboard. */
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        i8042_kbd_queue(k, 0xab);
-        i8042_kbd_queue(k, 0x83);
-        break;
-    case KBD_CMD_ENABLE:
-        k->scanning = 1;
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case KBD_CMD_DEFAULT_DISABLE:
-        i8042_kbd_clear(k);
-        i8042_kbd_defaults(k);
-        k->scanning = 0;
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case KBD_CMD_SET_DEFAULT:
-        i8042_kbd_clear(k);
-        i8042_kbd_defaults(k);
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case 0xf7: case 0xf8: case 0xf9: case 0xfa: case 0xfb: case 0xfc: case 0xfd:
-        /* Scancode-set-3 key type commands: accepted, no effect in set 2. */
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        break;
-    case KBD_CMD_RESEND:
-        i8042_kbd_queue(k, k->last_sent);
-        break;
-    case KBD_CMD_RESET:
-        i8042_kbd_reset(k);
-        i8042_kbd_queue(k, KBD_REPLY_ACK);
-        i8042_kbd_queue(k, KBD_REPLY_BAT_OK);
-        break;
-    default:
-        i8042_kbd_queue(k, KBD_REPLY_RESEND);
-        break;
-    }
-}
-
-/* ---- Controller -------------------------------------------------------- */
-
-/* Move the keyboard's next byte into a free output buffer. */
-static void i8042_refill(struct i8042 *c)
-{
-    struct i8042_kbd *k = &c->kbd;
-    if ((c->status & I8042_STR_OBF) || !k->count || !i8042_kbd_enabled(c))
-        return;
-    uint8_t byte = k->queue[k->head];
-    k->head = (uint8_t)((k->head + 1) % I8042_KBD_QUEUE_SIZE);
-    k->count--;
-    k->last_sent = byte;
-    c->out = (c->ram[0] & I8042_CTR_XLATE) ? i8042_translate(byte) : byte;
-    c->status = (uint8_t)((c->status | I8042_STR_OBF) &
-                          ~(I8042_STR_AUXDATA | I8042_STR_TIMEOUT | I8042_STR_PARITY));
-}
-
-/* A byte from the controller itself (or written by D2/D3/D4) takes the
+/* A byte from the controller itself (or written by D2/D3) takes the
  * output buffer, replacing what was there: drivers flush before commands. */
 static void i8042_output(struct i8042 *c, uint8_t byte, uint8_t flags)
 {
     c->out = byte;
     c->status = (uint8_t)((c->status & ~(I8042_STR_AUXDATA | I8042_STR_TIMEOUT | I8042_STR_PARITY)) |
                           I8042_STR_OBF | flags);
+}
+
+/* Move the next device byte into a free output buffer. */
+static void i8042_refill(struct i8042 *c)
+{
+    if (c->status & I8042_STR_OBF)
+        return;
+    /* Movement the mouse could not report while its queue was full. */
+    ps2_mouse_poll(&c->mouse);
+    /* Each pass takes one byte; only a swallowed F0 loops, at most once per
+     * byte in the keyboard's queue. */
+    for (unsigned guard = 0; guard <= PS2_KBD_QUEUE_SIZE; guard++) {
+        bool kbd = ps2_kbd_has_data(&c->kbd) && !(c->ram[0] & I8042_CTR_KBDDIS);
+        bool aux = ps2_mouse_has_data(&c->mouse) && !(c->ram[0] & I8042_CTR_AUXDIS);
+        if (!kbd && !aux)
+            return;
+        if (aux && (!kbd || !c->last_aux)) {
+            c->last_aux = 1;
+            i8042_output(c, ps2_mouse_take(&c->mouse), I8042_STR_AUXDATA);
+            return;
+        }
+        uint8_t byte = ps2_kbd_take(&c->kbd);
+        if (!(c->ram[0] & I8042_CTR_XLATE)) {
+            c->xlate_break = 0;
+        } else if (byte == 0xf0) {
+            /* Swallowed: the keyboard keeps its turn for the code. */
+            c->xlate_break = 1;
+            continue;
+        } else {
+            byte = ps2_translate_byte(byte);
+            if (c->xlate_break)
+                byte |= 0x80;
+            c->xlate_break = 0;
+        }
+        c->last_aux = 0;
+        i8042_output(c, byte, 0);
+        return;
+    }
+}
+
+/* A device queued bytes on its own (host input, a timer). */
+static void i8042_device_notify(void *opaque)
+{
+    struct i8042 *c = opaque;
+    i8042_refill(c);
+    i8042_update_irq(c);
 }
 
 static void i8042_write_output_port(struct i8042 *c, uint8_t val)
@@ -297,9 +200,10 @@ static void i8042_command_data(struct i8042 *c, uint8_t cmd, uint8_t val)
         i8042_output(c, val, I8042_STR_AUXDATA);
         break;
     case I8042_CMD_WRITE_AUX:
-        /* Nothing is plugged into the auxiliary port: the transmission
-         * times out and the controller reports FE with the timeout bit. */
-        i8042_output(c, KBD_REPLY_RESEND, I8042_STR_AUXDATA | I8042_STR_TIMEOUT);
+        /* Sending to the mouse enables its interface, as sending to the
+         * keyboard does: the reply must be able to come back. */
+        c->ram[0] &= (uint8_t)~I8042_CTR_AUXDIS;
+        ps2_mouse_write(&c->mouse, val);
         break;
     default:
         break;
@@ -311,8 +215,6 @@ static uint8_t i8042_read_data(struct i8042 *c)
     uint8_t val = c->out;   /* an empty buffer reads its stale contents */
     if (c->status & I8042_STR_OBF) {
         c->status &= (uint8_t)~(I8042_STR_OBF | I8042_STR_AUXDATA | I8042_STR_TIMEOUT | I8042_STR_PARITY);
-        /* Drop the line before the next byte raises it again, so an
-         * edge-triggered PIC sees every byte. */
         i8042_update_irq(c);
         i8042_refill(c);
         i8042_update_irq(c);
@@ -331,7 +233,7 @@ static void i8042_write_data(struct i8042 *c, uint8_t val)
         /* Writing to the keyboard enables its interface again, as real
          * controllers do: the reply must be able to come back. */
         c->ram[0] &= (uint8_t)~I8042_CTR_KBDDIS;
-        i8042_kbd_write(&c->kbd, val);
+        ps2_kbd_write(&c->kbd, val);
     }
     i8042_refill(c);
     i8042_update_irq(c);
@@ -392,26 +294,31 @@ static void i8042_reset(void *dev)
     c->out = 0;
     c->pending = 0;
     c->output_port = I8042_OUT_RESET | I8042_OUT_A20 | I8042_OUT_KBD_CLOCK | I8042_OUT_KBD_DATA;
-    i8042_kbd_reset(&c->kbd);
+    c->xlate_break = 0;
+    c->last_aux = 0;
+    ps2_kbd_reset(&c->kbd);
+    ps2_mouse_reset(&c->mouse);
     i8042_update_irq(c);
 }
 
 static void i8042_finalize(void *dev)
 {
-    (void)dev;
+    struct i8042 *c = dev;
+    ps2_kbd_finalize(&c->kbd);
+    ps2_mouse_finalize(&c->mouse);
 }
 
 static void i8042_post_load(void *dev)
 {
     struct i8042 *c = dev;
-    struct i8042_kbd *k = &c->kbd;
-    k->head %= I8042_KBD_QUEUE_SIZE;
-    if (k->count > I8042_KBD_QUEUE_SIZE)
-        k->count = I8042_KBD_QUEUE_SIZE;
+    ps2_kbd_post_load(&c->kbd);
+    ps2_mouse_post_load(&c->mouse);
     c->status &= (uint8_t)~I8042_STR_IBF;
-    i8042_refill(c);
+    c->xlate_break = c->xlate_break ? 1 : 0;
+    c->last_aux = c->last_aux ? 1 : 0;
     c->kbd_irq_level = -1;
     c->aux_irq_level = -1;
+    i8042_refill(c);
     i8042_update_irq(c);
 }
 
@@ -421,20 +328,51 @@ static const struct vmstate_field i8042_vmstate_fields[] = {
     VMSTATE_FIELD(struct i8042, out, 1),
     VMSTATE_FIELD(struct i8042, pending, 1),
     VMSTATE_FIELD(struct i8042, output_port, 1),
-    VMSTATE_FIELD(struct i8042, kbd.queue, 1),
-    VMSTATE_FIELD(struct i8042, kbd.head, 1),
-    VMSTATE_FIELD(struct i8042, kbd.count, 1),
+    VMSTATE_FIELD(struct i8042, xlate_break, 2),
+    VMSTATE_FIELD(struct i8042, last_aux, 2),
+    /* Keyboard. */
+    VMSTATE_FIELD(struct i8042, kbd.queue, 2),
+    VMSTATE_FIELD(struct i8042, kbd.head, 2),
+    VMSTATE_FIELD(struct i8042, kbd.count, 2),
     VMSTATE_FIELD(struct i8042, kbd.pending_cmd, 1),
     VMSTATE_FIELD(struct i8042, kbd.scanning, 1),
     VMSTATE_FIELD(struct i8042, kbd.leds, 1),
     VMSTATE_FIELD(struct i8042, kbd.scancode_set, 1),
     VMSTATE_FIELD(struct i8042, kbd.typematic, 1),
     VMSTATE_FIELD(struct i8042, kbd.last_sent, 1),
+    VMSTATE_FIELD(struct i8042, kbd.overrun, 2),
+    VMSTATE_FIELD(struct i8042, kbd.repeat_key, 2),
+    VMSTATE_FIELD(struct i8042, kbd.pressed, 2),
+    VMSTATE_FIELD(struct i8042, kbd.held_code, 2),
+    VMSTATE_FIELD(struct i8042, kbd.held_pressed, 2),
+    VMSTATE_FIELD(struct i8042, kbd.held_count, 2),
+    VMSTATE_FIELD(struct i8042, kbd.held_lost, 2),
+    /* Mouse. */
+    VMSTATE_FIELD(struct i8042, mouse.queue, 2),
+    VMSTATE_FIELD(struct i8042, mouse.head, 2),
+    VMSTATE_FIELD(struct i8042, mouse.count, 2),
+    VMSTATE_FIELD(struct i8042, mouse.pending_cmd, 2),
+    VMSTATE_FIELD(struct i8042, mouse.last_sent, 2),
+    VMSTATE_FIELD(struct i8042, mouse.reporting, 2),
+    VMSTATE_FIELD(struct i8042, mouse.remote, 2),
+    VMSTATE_FIELD(struct i8042, mouse.wrap, 2),
+    VMSTATE_FIELD(struct i8042, mouse.scaling21, 2),
+    VMSTATE_FIELD(struct i8042, mouse.resolution, 2),
+    VMSTATE_FIELD(struct i8042, mouse.sample_rate, 2),
+    VMSTATE_FIELD(struct i8042, mouse.id, 2),
+    VMSTATE_FIELD(struct i8042, mouse.rate_history, 2),
+    VMSTATE_FIELD(struct i8042, mouse.buttons, 2),
+    VMSTATE_FIELD(struct i8042, mouse.sent_buttons, 2),
+    VMSTATE_FIELD(struct i8042, mouse.dx, 2),
+    VMSTATE_FIELD(struct i8042, mouse.dy, 2),
+    VMSTATE_FIELD(struct i8042, mouse.dz, 2),
 };
 
+/* Version 2: the mouse, typematic state, and a 64-byte keyboard queue
+ * (version 1's 16-byte queue does not load: its size differs). */
 static const struct vmstate_desc i8042_vmstate = {
     .name = "i8042",
-    .version = 1,
+    .version = 2,
     .fields = i8042_vmstate_fields,
     .nfields = sizeof(i8042_vmstate_fields) / sizeof(i8042_vmstate_fields[0]),
     .post_load = i8042_post_load,
@@ -458,10 +396,56 @@ void i8042_init(struct i8042 *c, struct irq_line *kbd_irq, struct irq_line *aux_
     c->opaque = opaque;
     c->kbd_irq_level = -1;
     c->aux_irq_level = -1;
+    ps2_kbd_init(&c->kbd, i8042_device_notify, c);
+    ps2_mouse_init(&c->mouse, i8042_device_notify, c);
     i8042_reset(c);
+}
+
+int i8042_set_clock(struct i8042 *c, struct clock *clock)
+{
+    if (ps2_kbd_set_clock(&c->kbd, clock) < 0)
+        return -1;
+    if (ps2_mouse_set_clock(&c->mouse, clock) < 0) {
+        ps2_kbd_set_clock(&c->kbd, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 bool i8042_a20_enabled(const struct i8042 *c)
 {
     return c->output_port & I8042_OUT_A20;
+}
+
+void i8042_key_event(struct i8042 *c, unsigned code, bool pressed)
+{
+    ps2_kbd_key_event(&c->kbd, code, pressed);
+}
+
+void i8042_release_all_keys(struct i8042 *c)
+{
+    ps2_kbd_release_all(&c->kbd);
+}
+
+unsigned i8042_kbd_backlog(const struct i8042 *c)
+{
+    unsigned n = ps2_kbd_backlog(&c->kbd);
+    if ((c->status & I8042_STR_OBF) && !(c->status & I8042_STR_AUXDATA))
+        n++;
+    return n;
+}
+
+unsigned i8042_kbd_leds(const struct i8042 *c)
+{
+    return ps2_kbd_leds(&c->kbd);
+}
+
+void i8042_set_led_callback(struct i8042 *c, void (*cb)(void *opaque, unsigned leds), void *opaque)
+{
+    ps2_kbd_set_leds_callback(&c->kbd, cb, opaque);
+}
+
+void i8042_mouse_event(struct i8042 *c, int dx, int dy, int dz, unsigned buttons)
+{
+    ps2_mouse_event(&c->mouse, dx, dy, dz, buttons);
 }

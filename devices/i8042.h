@@ -1,10 +1,10 @@
 /* i8042 keyboard controller (PC ports 0x60 data, 0x64 status/command) with
- * a PS/2 keyboard behind its first port.
+ * a PS/2 keyboard behind its first port (IRQ 1) and a PS/2 IntelliMouse
+ * behind its auxiliary port (IRQ 12).
  *
- * The keyboard answers the host's commands (reset, identify, LEDs, ...) so
- * drivers probe it cleanly, but has no key input yet: that will arrive as
- * scancodes pushed into struct i8042_kbd's queue. No mouse is attached to
- * the auxiliary port: bytes sent to it time out.
+ * The host feeds it with i8042_key_event (Linux evdev key codes) and
+ * i8042_mouse_event. Callers hold the VM's device lock around every call,
+ * as around port accesses.
  */
 #ifndef HOSTEL_I8042_H
 #define HOSTEL_I8042_H
@@ -13,25 +13,13 @@
 #include <stdint.h>
 
 #include "bus.h"
+#include "clock.h"
 #include "device.h"
 #include "irq.h"
+#include "ps2_kbd.h"
+#include "ps2_mouse.h"
 
-#define I8042_KBD_QUEUE_SIZE 16
 #define I8042_RAM_SIZE 32
-
-/* The keyboard: its command interpreter and its own output buffer, which
- * drains into the controller whenever the controller's buffer is free. */
-struct i8042_kbd {
-    uint8_t queue[I8042_KBD_QUEUE_SIZE];
-    uint8_t head;
-    uint8_t count;
-    uint8_t pending_cmd;        /* command waiting for its argument, or 0 */
-    uint8_t scanning;           /* enabled by F4, disabled by F5 */
-    uint8_t leds;
-    uint8_t scancode_set;
-    uint8_t typematic;
-    uint8_t last_sent;          /* for the Resend command */
-};
 
 struct i8042 {
     /* Wiring (not saved). */
@@ -48,7 +36,10 @@ struct i8042 {
     uint8_t out;                    /* output buffer */
     uint8_t pending;                /* controller command waiting for data, or 0 */
     uint8_t output_port;
-    struct i8042_kbd kbd;
+    uint8_t xlate_break;            /* translating: an F0 waits for its code */
+    uint8_t last_aux;               /* the last device byte came from the mouse */
+    struct ps2_kbd kbd;
+    struct ps2_mouse mouse;
 };
 
 extern const struct device_ops i8042_device_ops;
@@ -65,6 +56,34 @@ void i8042_init(struct i8042 *c, struct irq_line *kbd_irq, struct irq_line *aux_
 /* A20 gate as last set through the output port. Hostel never masks A20
  * (guests see all memory); the bit is only recorded and reported back. */
 bool i8042_a20_enabled(const struct i8042 *c);
+
+/* Wire a clock for the keyboard's typematic repeat and the mouse's sample
+ * rate pacing (two timers). Without one, keys do not repeat by themselves
+ * (host auto-repeat presses pass through) and mouse reports go out at once.
+ * Returns 0, or -1 if the clock has no free timers. */
+int i8042_set_clock(struct i8042 *c, struct clock *clock);
+
+/* A host key was pressed or released: code is a Linux evdev key code
+ * (KEY_* from <linux/input-event-codes.h>). Keys without a PS/2 scancode
+ * are ignored. */
+void i8042_key_event(struct i8042 *c, unsigned code, bool pressed);
+/* Release every key the keyboard believes held (host focus loss). */
+void i8042_release_all_keys(struct i8042 *c);
+/* Keyboard bytes the guest has not read yet (queued, held, or in the output
+ * buffer). A caller typing a long text feeds the next event once this is 0,
+ * so the keyboard's 64-byte buffer never overruns. */
+unsigned i8042_kbd_backlog(const struct i8042 *c);
+
+/* Keyboard LEDs as last set by the guest: PS2_LED_SCROLL, PS2_LED_NUM,
+ * PS2_LED_CAPS. The callback (may be NULL) runs on every change, with the
+ * device lock held. */
+unsigned i8042_kbd_leds(const struct i8042 *c);
+void i8042_set_led_callback(struct i8042 *c, void (*cb)(void *opaque, unsigned leds), void *opaque);
+
+/* Host mouse movement: dx right, dy down (screen convention), dz wheel
+ * clicks up/away from the user (evdev REL_WHEEL), buttons bit 0 left, 1
+ * right, 2 middle. */
+void i8042_mouse_event(struct i8042 *c, int dx, int dy, int dz, unsigned buttons);
 
 /* Status register, command byte and output port bits: IBM PS/2 Hardware
  * Interface Technical Reference, "Keyboard/Auxiliary Device Controller"
@@ -117,25 +136,6 @@ enum {
     I8042_CMD_A20_ENABLE = 0xdf,
     I8042_CMD_READ_TEST = 0xe0,
     I8042_CMD_PULSE = 0xf0,     /* 0xf0-0xff: pulse output lines whose bit is 0 */
-};
-
-/* PS/2 keyboard commands (port 0x60) and replies. */
-enum {
-    KBD_CMD_SET_LEDS = 0xed,
-    KBD_CMD_ECHO = 0xee,
-    KBD_CMD_SCANCODE_SET = 0xf0,
-    KBD_CMD_GET_ID = 0xf2,
-    KBD_CMD_SET_TYPEMATIC = 0xf3,
-    KBD_CMD_ENABLE = 0xf4,
-    KBD_CMD_DEFAULT_DISABLE = 0xf5,
-    KBD_CMD_SET_DEFAULT = 0xf6,
-    KBD_CMD_RESEND = 0xfe,
-    KBD_CMD_RESET = 0xff,
-
-    KBD_REPLY_BAT_OK = 0xaa,
-    KBD_REPLY_ECHO = 0xee,
-    KBD_REPLY_ACK = 0xfa,
-    KBD_REPLY_RESEND = 0xfe,
 };
 
 #endif

@@ -63,6 +63,8 @@ static void piix3_isa_reset(void *dev)
         pci_config_set8(&isa->pci, piix3_isa_regs[i].reg, piix3_isa_regs[i].reset);
         pci_config_set_wmask(&isa->pci, piix3_isa_regs[i].reg, piix3_isa_regs[i].wmask, 1);
     }
+    for (unsigned i = 0; i < 4; i++)
+        pci_config_set8(&isa->pci, PIIX3_PIRQRC + i, isa->reset_pirq[i]);
     if (isa->pirq_changed)
         isa->pirq_changed(isa->opaque);
 }
@@ -78,8 +80,11 @@ int piix3_isa_pirq_irq(const struct piix3_isa *isa, unsigned pirq)
     return (int)irq;
 }
 
-void piix3_isa_init(struct piix3_isa *isa, void (*pirq_changed)(void *opaque), void *opaque)
+void piix3_isa_init(struct piix3_isa *isa, const uint8_t reset_pirq[4], void (*pirq_changed)(void *opaque),
+                    void *opaque)
 {
+    for (unsigned i = 0; i < 4; i++)
+        isa->reset_pirq[i] = reset_pirq ? reset_pirq[i] & 0x0f : PIIX3_PIRQ_DISABLE;
     isa->pirq_changed = pirq_changed;
     isa->opaque = opaque;
     piix3_isa_reset(isa);

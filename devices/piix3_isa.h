@@ -25,11 +25,16 @@ struct piix3_isa {
     /* Wiring: called after a PIRQ route register changed (may be NULL). */
     void (*pirq_changed)(void *opaque);
     void *opaque;
+    uint8_t reset_pirq[4];      /* PIRQRC values at reset */
 };
 
 extern const struct device_ops piix3_isa_device_ops;
 
-void piix3_isa_init(struct piix3_isa *isa, void (*pirq_changed)(void *opaque), void *opaque);
+/* reset_pirq: the ISA IRQs PIRQA-D are routed to at reset, as firmware
+ * would have left them (for booting without firmware), or NULL for the
+ * datasheet's reset value (routing off). */
+void piix3_isa_init(struct piix3_isa *isa, const uint8_t reset_pirq[4], void (*pirq_changed)(void *opaque),
+                    void *opaque);
 
 /* The ISA IRQ PCI interrupt line pirq (0-3 = PIRQA-D) is routed to, or -1
  * when routing is off or names an IRQ the PIIX3 cannot route to (0-2, 8, 13). */

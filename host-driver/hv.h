@@ -230,6 +230,9 @@ struct hv_ops {
      * match_data: only when the value equals datamatch. */
     int (*ioeventfd)(struct hv_vm *vm, int fd, uint64_t addr, unsigned len, bool pio,
                      bool match_data, uint64_t datamatch, bool deassign);
+    /* Silence (or restore) the in-kernel PIT's interrupt: an HPET in
+     * legacy replacement mode owns IRQ 0 then. */
+    int (*pit_hpet_legacy)(struct hv_vm *vm, bool on);
     /* Fetch and clear the dirty bitmap of a slot (one bit per 4 KiB page). */
     int (*get_dirty_log)(struct hv_vm *vm, unsigned slot, uint64_t *bitmap);
 };

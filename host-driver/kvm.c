@@ -206,6 +206,18 @@ static int kvm_set_memory(struct hv_vm *vm, unsigned slot, uint64_t gpa, uint64_
     return 0;
 }
 
+static int kvm_pit_hpet_legacy(struct hv_vm *vm, bool on)
+{
+    struct kvm_pit_state2 st;
+    if (ioctl(vm->vm_fd, KVM_GET_PIT2, &st) < 0)
+        return -1;
+    if (on)
+        st.flags |= KVM_PIT_FLAGS_HPET_LEGACY;
+    else
+        st.flags &= ~(uint32_t)KVM_PIT_FLAGS_HPET_LEGACY;
+    return ioctl(vm->vm_fd, KVM_SET_PIT2, &st) < 0 ? -1 : 0;
+}
+
 static int kvm_supported_cpuid(struct hv_vm *vm, struct hv_cpuid *out, struct hv_error *err)
 {
     size_t sz = sizeof(struct kvm_cpuid2) + HV_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
@@ -694,6 +706,7 @@ const struct hv_ops hv_kvm_ops = {
     .vm_create = kvm_vm_create,
     .vm_destroy = kvm_vm_destroy,
     .set_memory = kvm_set_memory,
+    .pit_hpet_legacy = kvm_pit_hpet_legacy,
     .supported_cpuid = kvm_supported_cpuid,
     .vcpu_create = kvm_vcpu_create,
     .vcpu_destroy = kvm_vcpu_destroy,

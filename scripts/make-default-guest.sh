@@ -8,7 +8,12 @@
 #
 # The init script understands two words on the kernel command line:
 #   hostel.demo   print what the guest sees, then power off (non-interactive)
-#   hostel.e2e    print a ready marker and give the shell to the test driver
+#   hostel.e2e    print a ready marker and give the shell to the test driver;
+#                 also: a second shell on tty1 (VGA text console + keyboard),
+#                 and busybox acpid powering off on the ACPI power button
+#                 (its evdev/button drivers are modules in the cloud kernel:
+#                 the initramfs carries those two and the IDE disk's drivers,
+#                 loaded only under hostel.e2e)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +39,24 @@ if grep -qw hostel.demo /proc/cmdline; then
     poweroff -f
 fi
 if grep -qw hostel.e2e /proc/cmdline; then
-    echo "HOSTEL-E2E-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+    # ACPI power button: busybox acpid maps KEY_POWER to the handler
+    # /etc/acpi/PWRF/00000080 (run relative to its config directory).
+    for m in evdev button scsi_common scsi_mod libata ata_piix sd_mod; do
+        [ -f /lib/modules/*/$m.ko ] && insmod /lib/modules/*/$m.ko 2>/dev/null
+    done
+    mkdir -p /etc/acpi/PWRF /var/log
+    printf '%s\n' '#!/bin/sh' \
+        'echo "hostel-e2e: power button, powering off" >/dev/console' \
+        'poweroff -f' >/etc/acpi/PWRF/00000080
+    chmod 755 /etc/acpi/PWRF/00000080
+    [ -c /dev/input/event0 ] && acpid -c /etc/acpi -l /var/log/acpid.log
+    # A second shell on the VGA text console, fed by the PS/2 keyboard.
+    if [ -c /dev/tty1 ]; then
+        setsid sh -c 'exec sh -i </dev/tty1 >/dev/tty1 2>&1' &
+    fi
+    READY="HOSTEL-E2E-READY uptime=$(cut -d' ' -f1 /proc/uptime)"
+    [ -c /dev/tty1 ] && echo "$READY" >/dev/tty1
+    echo "$READY"
 fi
 echo "Type 'poweroff -f' to stop the VM."
 setsid cttyhack sh
@@ -53,6 +75,13 @@ TMP=$(mktemp -d "$CACHE/default-guest.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/root"/{bin,sbin,dev,proc,sys,tmp,root,etc}
 cp "$BUSYBOX" "$TMP/root/bin/busybox"
+# Only the drivers hostel.e2e needs: the power button (see above) and the
+# IDE disk (ata_piix and its SCSI disk), in load order.
+mkdir -p "$TMP/root/lib/modules/$KVER"
+for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/scsi/scsi_common.ko drivers/scsi/scsi_mod.ko \
+         drivers/ata/libata.ko drivers/ata/ata_piix.ko drivers/scsi/sd_mod.ko; do
+    cp "$MODDIR/kernel/$m" "$TMP/root/lib/modules/$KVER/"
+done
 for a in $("$BUSYBOX" --list); do
     [ "$a" = busybox ] || ln -sf busybox "$TMP/root/bin/$a"
 done

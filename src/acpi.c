@@ -56,6 +56,8 @@ static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
  * RSDP), as an offset to be relocated later. */
 static void pointer(struct acpi_builder *b, uint8_t *field, uint8_t size, const uint8_t *target)
 {
+    if (b->nptrs == sizeof(b->ptrs) / sizeof(b->ptrs[0]))
+        return;     /* cannot happen: the table set is fixed */
     bool in_rsdp = field >= b->rsdp && field < b->rsdp + sizeof(b->rsdp);
     uint32_t at = in_rsdp ? (uint32_t)(field - b->rsdp) : off_of(b, field);
     if (size == 8)
@@ -83,7 +85,8 @@ static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev)
 /* The checksum is computed once the pointers are relocated. */
 static void finish(struct acpi_builder *b, uint8_t *t)
 {
-    b->table_off[b->ntables++] = off_of(b, t);
+    if (b->ntables < sizeof(b->table_off) / sizeof(b->table_off[0]))
+        b->table_off[b->ntables++] = off_of(b, t);
 }
 
 /* Generic Address Structure (section 5.2.3.2) for a system I/O register. */
@@ -315,17 +318,36 @@ static int acpi_build(struct acpi_builder *b, const struct acpi_config *cfg)
     p[5] = 1;
     finish(b, madt);
 
-    uint8_t *rsdt = acpi_alloc(b, 36 + 4 * 2, 16);
-    uint8_t *xsdt = acpi_alloc(b, 36 + 8 * 2, 16);
+    /* HPET description table (IA-PC HPET specification 1.0a, section 3.2.4). */
+    uint8_t *hpet = NULL;
+    if (cfg->hpet) {
+        hpet = acpi_alloc(b, 56, 16);
+        if (!hpet)
+            return -1;
+        header(hpet, "HPET", 56, 1);
+        put32(hpet + 36, cfg->hpet_block_id);
+        hpet[40] = 0;                      /* system memory */
+        hpet[41] = 64;                     /* register width */
+        put64(hpet + 44, ACPI_HPET_BASE);
+        hpet[52] = 0;                      /* HPET number */
+        put16(hpet + 53, cfg->hpet_min_tick);
+        hpet[55] = 0;                      /* no page protection */
+        finish(b, hpet);
+    }
+
+    const uint8_t *entries[3] = { fadt, madt, hpet };
+    unsigned nentries = hpet ? 3 : 2;
+    uint8_t *rsdt = acpi_alloc(b, 36 + 4 * nentries, 16);
+    uint8_t *xsdt = acpi_alloc(b, 36 + 8 * nentries, 16);
     if (!rsdt || !xsdt)
         return -1;
-    header(rsdt, "RSDT", 36 + 4 * 2, 1);
-    pointer(b, rsdt + 36, 4, fadt);
-    pointer(b, rsdt + 40, 4, madt);
+    header(rsdt, "RSDT", 36 + 4 * nentries, 1);
+    header(xsdt, "XSDT", 36 + 8 * nentries, 1);
+    for (unsigned i = 0; i < nentries; i++) {
+        pointer(b, rsdt + 36 + 4 * i, 4, entries[i]);
+        pointer(b, xsdt + 36 + 8 * i, 8, entries[i]);
+    }
     finish(b, rsdt);
-    header(xsdt, "XSDT", 36 + 8 * 2, 1);
-    pointer(b, xsdt + 36, 8, fadt);
-    pointer(b, xsdt + 44, 8, madt);
     finish(b, xsdt);
 
     /* RSDP (section 5.2.5.3). */

@@ -41,6 +41,8 @@ struct acpi_config {
     unsigned ncpus;
     uint64_t pci_hole_start;    /* where RAM below 4 GiB ends */
     bool hpet;                  /* an HPET at ACPI_HPET_BASE */
+    uint32_t hpet_block_id;     /* its capabilities' low half */
+    uint16_t hpet_min_tick;     /* smallest periodic tick, in counter ticks */
 };
 
 /* Write the tables into guest RAM at ACPI_TABLES_BASE. Returns the RSDP's

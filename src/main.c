@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "blockdev.h"
 #include "boot.h"
+#include "control.h"
 #include "console.h"
 #include "pam.h"
 #include "pc.h"
@@ -21,6 +23,14 @@ static const char usage_text[] =
     "  --firmware FILE    BIOS image to start from (default " HOSTEL_DEFAULT_FIRMWARE ")\n"
     "  --firmware-log FILE  write the firmware's debug messages (port 0x402) to FILE\n"
     "                     ('-' for stderr)\n"
+    "  --disk FILE        raw disk image, on the first IDE channel (written to)\n"
+    "  --cdrom FILE       ISO image in a CD-ROM drive on the second IDE channel\n"
+    "  --boot LIST        firmware boot order: 'cd', 'disk' or both, e.g. cd,disk\n"
+    "                     (default cd,disk; devices left out are not booted)\n"
+    "  --boot-menu MS     show the firmware's boot menu (Esc) for MS milliseconds\n"
+    "  --control PATH     serve the control interface (org.hostel.VM1, D-Bus\n"
+    "                     peer-to-peer) on a unix socket at PATH\n"
+    "  --screenshot-on-exit FILE  write the guest's screen as a PNG when it stops\n"
     "  --kernel FILE      boot this kernel directly, without firmware: Linux bzImage,\n"
     "                     vmlinux ELF (PVH or 64-bit entry) or multiboot image\n"
     "  --initrd FILE      initial RAM disk (multiboot: the first module)\n"
@@ -47,7 +57,8 @@ static const char usage_text[] =
     "A test guest writing V to I/O port 0xf4 exits with (V << 1) | 1.\n";
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_CPU, OPT_SERIAL,
-       OPT_STATS, OPT_QUIET, OPT_VERSION, OPT_KERNEL_ENTRY, OPT_FIRMWARE, OPT_FIRMWARE_LOG };
+       OPT_STATS, OPT_QUIET, OPT_VERSION, OPT_KERNEL_ENTRY, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_DISK,
+       OPT_CDROM, OPT_BOOT, OPT_BOOT_MENU, OPT_CONTROL, OPT_SCREENSHOT_ON_EXIT };
 
 static const struct {
     const char *name;
@@ -64,6 +75,12 @@ static const struct option long_options[] = {
     { "kernel", required_argument, NULL, OPT_KERNEL },
     { "firmware", required_argument, NULL, OPT_FIRMWARE },
     { "firmware-log", required_argument, NULL, OPT_FIRMWARE_LOG },
+    { "disk", required_argument, NULL, OPT_DISK },
+    { "cdrom", required_argument, NULL, OPT_CDROM },
+    { "boot", required_argument, NULL, OPT_BOOT },
+    { "boot-menu", required_argument, NULL, OPT_BOOT_MENU },
+    { "control", required_argument, NULL, OPT_CONTROL },
+    { "screenshot-on-exit", required_argument, NULL, OPT_SCREENSHOT_ON_EXIT },
     { "initrd", required_argument, NULL, OPT_INITRD },
     { "append", required_argument, NULL, OPT_APPEND },
     { "memory", required_argument, NULL, OPT_MEMORY },
@@ -109,6 +126,27 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
         case OPT_KERNEL: cfg->kernel = optarg; break;
         case OPT_FIRMWARE: cfg->firmware = optarg; break;
         case OPT_FIRMWARE_LOG: cfg->firmware_log = optarg; break;
+        case OPT_DISK: cfg->disk = optarg; break;
+        case OPT_CDROM: cfg->cdrom = optarg; break;
+        case OPT_CONTROL: cfg->control = optarg; break;
+        case OPT_SCREENSHOT_ON_EXIT: cfg->screenshot_on_exit = optarg; break;
+        case OPT_BOOT: {
+            gchar **items = g_strsplit(optarg, ",", 0);
+            bool good = items[0] != NULL;
+            for (gchar **it = items; *it; it++)
+                good &= strcmp(*it, "cd") == 0 || strcmp(*it, "disk") == 0;
+            g_strfreev(items);
+            if (!good)
+                return usage_error("--boot is a list of 'cd' and 'disk' separated by commas, not '%s'.", optarg);
+            cfg->boot = optarg;
+            break;
+        }
+        case OPT_BOOT_MENU:
+            if (!parse_uint(optarg, 1, 60000, &v))
+                return usage_error("--boot-menu wants how long to show the menu, in ms from 1 to 60000, not '%s'.",
+                                   optarg);
+            cfg->boot_menu_ms = (unsigned)v;
+            break;
         case OPT_INITRD: cfg->initrd = optarg; break;
         case OPT_APPEND: cfg->append = optarg; break;
         case OPT_MEMORY:
@@ -160,6 +198,8 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
         return usage_error("%s--kernel boots without firmware: give --kernel or --firmware, not both.", "");
     if (!cfg->kernel && (cfg->initrd || cfg->append))
         return usage_error("%s--initrd and --append need --kernel.", "");
+    if (cfg->kernel && (cfg->boot || cfg->boot_menu_ms))
+        return usage_error("%s--boot and --boot-menu are for the firmware: leave out --kernel.", "");
     if (!cfg->kernel && !cfg->firmware)
         cfg->firmware = HOSTEL_DEFAULT_FIRMWARE;
     return 0;
@@ -228,6 +268,30 @@ int main(int argc, char **argv)
             return VM_EXIT_BAD_INPUT;
         }
     }
+    uint8_t *vga_rom = NULL;
+    size_t vga_rom_len = 0;
+    if (cfg.firmware) {
+        vga_rom = read_file(HOSTEL_VGA_ROM, "VGA BIOS", &vga_rom_len, err, sizeof(err));
+        if (!vga_rom) {
+            fprintf(stderr, "hostel-vm: %s Install Debian's seabios package.\n", err);
+            g_free(firmware);
+            return VM_EXIT_BAD_INPUT;
+        }
+    }
+    struct blockdev *disk = NULL, *cdrom = NULL;
+    if (cfg.disk)
+        disk = blockdev_open(cfg.disk, 0, err, sizeof(err));
+    if (!(cfg.disk && !disk) && cfg.cdrom)
+        cdrom = blockdev_open(cfg.cdrom, BLOCKDEV_CDROM, err, sizeof(err));
+    if ((cfg.disk && !disk) || (cfg.cdrom && !cdrom)) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        blockdev_close(disk);
+        g_free(firmware);
+        g_free(vga_rom);
+        g_free(kernel);
+        g_free(initrd);
+        return VM_EXIT_BAD_INPUT;
+    }
     FILE *fwlog = NULL;
     if (cfg.firmware_log) {
         fwlog = strcmp(cfg.firmware_log, "-") == 0 ? stderr : fopen(cfg.firmware_log, "we");
@@ -278,9 +342,17 @@ int main(int argc, char **argv)
         .ncpus = cfg.cpus,
         .serial_out = cfg.serial_stdio ? &con.out : NULL,
         .firmware_log = fwlog ? &fwlog_dev : NULL,
+        .disk = disk,
+        .cdrom_drive = cdrom != NULL || cfg.firmware != NULL,
+        .cdrom = cdrom,
+        .boot_order = cfg.boot,
+        .boot_menu_ms = cfg.boot_menu_ms,
+        .vga_rom = vga_rom,
+        .vga_rom_size = vga_rom_len,
     };
     struct pc *pc = pc_create(vm, &pcfg, err, sizeof(err));
     g_free(firmware);
+    g_free(vga_rom);
     if (!pc) {
         fprintf(stderr, "hostel-vm: %s\n", err);
         vm_destroy(vm);
@@ -304,8 +376,21 @@ int main(int argc, char **argv)
                 cfg.firmware, cfg.mem_mib, cfg.cpus, cfg.cpus == 1 ? "" : "s");
     if (cfg.serial_stdio)
         console_attach_input(&con, pc_uart(pc));
+    struct control control = {0};
+    if (cfg.control && control_start(&control, vm, pc, cfg.control, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        console_restore(&con);
+        vm_destroy(vm);
+        pc_destroy(pc);
+        g_free(vm);
+        return VM_EXIT_BAD_INPUT;
+    }
 
     status = vm_run(vm);
+    if (cfg.screenshot_on_exit && pc_screenshot(pc, cfg.screenshot_on_exit, err, sizeof(err)) < 0)
+        fprintf(stderr, "hostel-vm: %s\n", err);
+    if (cfg.control)
+        control_stop(&control, vm->stop_report);
     console_restore(&con);
     if (con.dropped)
         fprintf(stderr, "hostel-vm: %llu bytes of the guest's console output were dropped because "

@@ -5,44 +5,9 @@
 #include <string.h>
 
 #include "acpi.h"
-#include "acpi_pm.h"
-#include "debug_exit.h"
-#include "debugcon.h"
-#include "fw_cfg.h"
-#include "i8042.h"
-#include "mc146818.h"
-#include "pam.h"
-#include "pci_host.h"
-#include "piix3_isa.h"
-#include "piix4_pm.h"
-#include "piix_rcr.h"
-#include "port92.h"
-#include "uart16550.h"
+#include "pc_internal.h"
+#include "png_write.h"
 #include "vm.h"
-
-#define PC_NUM_GSI 24
-
-/* PCI functions: slot 1 is the PIIX (ISA bridge, IDE, power management). */
-#define PC_PIIX_SLOT 1
-
-struct pc {
-    struct vm *vm;
-    bool firmware;
-    struct irq_line gsi[PC_NUM_GSI];
-    struct pam pam;
-    struct fw_cfg fw_cfg;
-    struct piix3_isa isa;
-    struct piix4_pm pmdev;
-    struct debugcon debugcon;
-    struct uart16550 com1;
-    struct mc146818 rtc;
-    struct i8042 kbc;
-    struct port92 port92;
-    struct pci_host pci;
-    struct debug_exit debug_exit;
-    struct acpi_pm pm;
-    struct piix_rcr rcr;
-};
 
 static void pc_power_off(void *opaque)
 {
@@ -73,19 +38,42 @@ struct pc_port {
 };
 
 /* The board's I/O port map. KVM's in-kernel irqchip and PIT handle the
- * 8259s (0x20, 0xa0, 0x4d0), the PIT (0x40-0x43) and port 0x61 themselves. */
+ * 8259s (0x20, 0xa0, 0x4d0), the PIT (0x40-0x43) and port 0x61 themselves.
+ * The ACPI registers move with the PIIX4's PMBA (piix4_pm.c) and the IDE
+ * bus-master block with its BAR4 (ide.c). */
 static const struct pc_port pc_ports[] = {
     { 0x60, 1, &i8042_data_bus_ops, offsetof(struct pc, kbc), "i8042-data" },
     { 0x64, 1, &i8042_cmd_bus_ops, offsetof(struct pc, kbc), "i8042-cmd" },
     { 0x70, 2, &mc146818_bus_ops, offsetof(struct pc, rtc), "rtc" },
     { 0x92, 1, &port92_bus_ops, offsetof(struct pc, port92), "port92" },
     { 0xf4, 4, &debug_exit_bus_ops, offsetof(struct pc, debug_exit), "debug-exit" },
+    { 0x170, 8, &ide_cmd_bus_ops, offsetof(struct pc, ide.chan[1]), "ide1" },
+    { 0x1ce, 3, &vga_dispi_bus_ops, offsetof(struct pc, vga), "vbe-dispi" },
+    { 0x1f0, 8, &ide_cmd_bus_ops, offsetof(struct pc, ide.chan[0]), "ide0" },
+    { 0x376, 1, &ide_ctl_bus_ops, offsetof(struct pc, ide.chan[1]), "ide1-ctl" },
+    { 0x3b0, 16, &vga_mono_bus_ops, offsetof(struct pc, vga), "vga-mono" },
+    { 0x3c0, 32, &vga_ioport_bus_ops, offsetof(struct pc, vga), "vga" },
+    { 0x3f6, 1, &ide_ctl_bus_ops, offsetof(struct pc, ide.chan[0]), "ide0-ctl" },
     { 0x3f8, 8, &uart16550_bus_ops, offsetof(struct pc, com1), "com1" },
+    { DEBUGCON_PORT, 1, &debugcon_bus_ops, offsetof(struct pc, debugcon), "debugcon" },
     { 0x510, 2, &fw_cfg_io_bus_ops, offsetof(struct pc, fw_cfg), "fw_cfg" },
     { 0x514, 8, &fw_cfg_dma_bus_ops, offsetof(struct pc, fw_cfg), "fw_cfg-dma" },
-    { DEBUGCON_PORT, 1, &debugcon_bus_ops, offsetof(struct pc, debugcon), "debugcon" },
     { 0xcf8, 4, &pci_host_addr_bus_ops, offsetof(struct pc, pci), "pci-addr" },
     { 0xcfc, 4, &pci_host_data_bus_ops, offsetof(struct pc, pci), "pci-data" },
+};
+
+struct pc_mmio {
+    uint64_t base, len;
+    const struct bus_ops *ops;
+    size_t dev_offset;
+    const char *name;
+};
+
+static const struct pc_mmio pc_mmio[] = {
+    { VM_VGA_WINDOW_START, 0x20000, &vga_mem_bus_ops, offsetof(struct pc, vga), "vga-window" },
+    { VM_BIOS_AREA_START, VM_BIOS_AREA_END - VM_BIOS_AREA_START, &pam_mmio_bus_ops, offsetof(struct pc, pam),
+      "bios-area" },
+    { HPET_MMIO_BASE, HPET_MMIO_SIZE, &hpet_bus_ops, offsetof(struct pc, hpet), "hpet" },
 };
 
 /* The host bridge's configuration changed: follow its PAM registers.
@@ -112,6 +100,59 @@ static void pc_pirq_changed(void *opaque)
     /* No PCI function raises INTx yet; the routing is read on demand. */
 }
 
+/* While the HPET's legacy replacement routing is on, IRQ 0 and IRQ 8 are
+ * its own: the PIT and the RTC are cut off from them. */
+static void pc_hpet_legacy(void *opaque, bool on)
+{
+    struct pc *pc = opaque;
+    pc->hpet_legacy = on;
+    if (pc->vm->hv->pit_hpet_legacy && pc->vm->hvm)
+        pc->vm->hv->pit_hpet_legacy(pc->vm->hvm, on);
+    if (on)
+        irq_set_level(&pc->gsi[8], 0);
+    else
+        irq_set_level(&pc->gsi[8], pc->rtc_irq.level);
+}
+
+static void pc_rtc_irq(void *opaque, unsigned n, int level)
+{
+    struct pc *pc = opaque;
+    if (!pc->hpet_legacy)
+        irq_set_level(&pc->gsi[8], level);
+}
+
+/* The VGA's linear framebuffer follows its BAR0. A BAR the guest points
+ * outside the PCI hole (onto RAM, the ROM or the APICs) decodes to nothing,
+ * rather than shadowing what is there. */
+static void pc_vga_lfb_map(void *opaque, uint64_t gpa, bool mapped)
+{
+    struct pc *pc = opaque;
+    uint64_t size = pc->vga.vram_size;
+    bool fits = gpa >= guest_mem_low_size(&pc->vm->mem) && gpa + size <= IOAPIC_BASE;
+    char err[256];
+    if (vm_set_slot(pc->vm, VM_SLOT_VGA_LFB, gpa, mapped && fits ? size : 0, pc->vga.vram, 0,
+                    err, sizeof(err)) < 0)
+        vm_request_stop(pc->vm, VM_STOP_HOST_ERROR, VM_EXIT_HOST_ERROR, err);
+}
+
+/* The firmware's boot order (fw_cfg "bootorder"): one OpenFirmware device
+ * path per line, as SeaBIOS matches them; "HALT" ends the list so devices
+ * left out are not tried. */
+static char *pc_boot_order(const struct pc *pc, const char *order)
+{
+    GString *out = g_string_new(NULL);
+    gchar **items = g_strsplit(order, ",", 0);
+    for (gchar **it = items; *it; it++) {
+        if (strcmp(*it, "cd") == 0 && pc->has_cdrom_drive)
+            g_string_append_printf(out, "/pci@i0cf8/ide@%x,1/drive@1/disk@0\n", PC_PIIX_SLOT);
+        else if (strcmp(*it, "disk") == 0 && pc->disk)
+            g_string_append_printf(out, "/pci@i0cf8/ide@%x,1/drive@0/disk@0\n", PC_PIIX_SLOT);
+    }
+    g_strfreev(items);
+    g_string_append(out, "HALT\n");
+    return g_string_free(out, FALSE);
+}
+
 /* What firmware reads through fw_cfg. */
 static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
 {
@@ -128,21 +169,28 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
         memcpy(e + 16, &type, 4);
     }
     uint16_t cpus = (uint16_t)cfg->ncpus;
-    struct acpi_config acpi = { .ncpus = cfg->ncpus, .pci_hole_start = guest_mem_low_size(mem), .hpet = false };
+    struct acpi_config acpi = {
+        .ncpus = cfg->ncpus, .pci_hole_start = guest_mem_low_size(mem),
+        .hpet = true, .hpet_block_id = hpet_acpi_block_id(), .hpet_min_tick = HPET_MIN_TICK,
+    };
     uint8_t irq0_override = 1;
     if (fw_cfg_add_u64(fw, FW_CFG_RAM_SIZE, mem->ram_size) < 0 ||
         fw_cfg_add_u16(fw, FW_CFG_NB_CPUS, cpus) < 0 ||
         fw_cfg_add_u16(fw, FW_CFG_MAX_CPUS, cpus) < 0 ||
-        fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, cfg->boot_menu ? 1 : 0) < 0 ||
+        fw_cfg_add_u16(fw, FW_CFG_BOOT_MENU, cfg->boot_menu_ms ? 1 : 0) < 0 ||
         fw_cfg_add(fw, FW_CFG_ARCH_LOCAL + 2, &irq0_override, 1) < 0 ||
         fw_cfg_add_file(fw, "etc/e820", e820, 20 * ne) < 0 ||
         fw_cfg_add_file(fw, "etc/boot-cpus", &cpus, sizeof(cpus)) < 0 ||
         acpi_add_to_fw_cfg(fw, &acpi) < 0)
         return -1;
-    if (cfg->boot_order && cfg->boot_order[0] &&
-        fw_cfg_add_file(fw, "bootorder", cfg->boot_order, (uint32_t)strlen(cfg->boot_order) + 1) < 0)
+    if (cfg->vga_rom && fw_cfg_add_file(fw, "pci1234,1111.rom", cfg->vga_rom, (uint32_t)cfg->vga_rom_size) < 0)
         return -1;
-    if (cfg->boot_menu) {
+    char *order = pc_boot_order(pc, cfg->boot_order ? cfg->boot_order : "cd,disk");
+    int rc = fw_cfg_add_file(fw, "bootorder", order, (uint32_t)strlen(order) + 1);
+    g_free(order);
+    if (rc < 0)
+        return -1;
+    if (cfg->boot_menu_ms) {
         uint16_t wait_ms = (uint16_t)cfg->boot_menu_ms;
         if (fw_cfg_add_file(fw, "etc/boot-menu-wait", &wait_ms, sizeof(wait_ms)) < 0)
             return -1;
@@ -150,34 +198,54 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
     return 0;
 }
 
+static void pc_free(struct pc *pc)
+{
+    if (pc->display_ready)
+        display_destroy(&pc->display);
+    pam_destroy(&pc->pam);
+    blockdev_close(pc->disk);
+    blockdev_close(pc->cdrom);
+    free(pc);
+}
+
 struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size_t errlen)
 {
     struct pc *pc = calloc(1, sizeof(*pc));
     if (!pc) {
         snprintf(err, errlen, "Out of memory.");
+        blockdev_close(cfg->disk);
+        blockdev_close(cfg->cdrom);
         return NULL;
     }
     pc->vm = vm;
     pc->firmware = cfg->firmware != NULL;
+    pc->disk = cfg->disk;
+    pc->cdrom = cfg->cdrom;
+    pc->has_cdrom_drive = cfg->cdrom_drive;
     for (unsigned i = 0; i < PC_NUM_GSI; i++)
         irq_line_init(&pc->gsi[i], vm_irq_set, vm, i);
+    irq_line_init(&pc->rtc_irq, pc_rtc_irq, pc, 8);
 
     if (pc->firmware) {
         if (pam_load_rom(&pc->pam, vm, cfg->firmware_image, cfg->firmware_size, cfg->firmware, err, errlen) < 0) {
-            pam_destroy(&pc->pam);
-            free(pc);
+            pc_free(pc);
             return NULL;
         }
     } else {
         pam_init_ram(&pc->pam, vm);
     }
+    if (display_init(&pc->display, err, errlen) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
+    pc->display_ready = true;
 
     uint64_t low = guest_mem_low_size(&vm->mem);
     uart16550_init(&pc->com1, &pc->gsi[4], cfg->serial_out);
-    if (mc146818_init(&pc->rtc, &vm->clock, &pc->gsi[8], low, vm->mem.ram_size - low) < 0) {
-        snprintf(err, errlen, "Could not set up the real-time clock.");
-        pam_destroy(&pc->pam);
-        free(pc);
+    if (mc146818_init(&pc->rtc, &vm->clock, &pc->rtc_irq, low, vm->mem.ram_size - low) < 0 ||
+        hpet_init(&pc->hpet, &vm->clock, pc->gsi, PC_NUM_GSI, pc_hpet_legacy, pc) < 0) {
+        snprintf(err, errlen, "Internal error: out of timers for the clocks.");
+        pc_free(pc);
         return NULL;
     }
     i8042_init(&pc->kbc, &pc->gsi[1], &pc->gsi[12], pc_reset_request, pc);
@@ -191,11 +259,34 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
     pci_host_attach_port(&pc->pci, ACPI_RESET_PORT - 0xcf8, &piix_rcr_bus_ops, &pc->rcr);
     fw_cfg_init(&pc->fw_cfg, &vm->mem);
     debugcon_init(&pc->debugcon, cfg->firmware_log);
-    piix3_isa_init(&pc->isa, pc_pirq_changed, pc);
+    /* Without firmware the PIRQ routing starts as firmware would leave it,
+     * which is what the DSDT's PIC-mode routing says. */
+    piix3_isa_init(&pc->isa, pc->firmware ? NULL : acpi_pirq_isa_irq, pc_pirq_changed, pc);
     /* Without firmware the ACPI registers start where the tables say. */
     piix4_pm_init(&pc->pmdev, vm->pio, &acpi_pm_bus_ops, &pc->pm, ACPI_PM_LEN, !pc->firmware, ACPI_PM_BASE);
+    ide_init(&pc->ide, vm->pio, &vm->mem, &pc->gsi[14], &pc->gsi[15]);
+    if (vga_init(&pc->vga, vm->mmio, pc_vga_lfb_map, pc, err, errlen) < 0) {
+        pc_free(pc);
+        return NULL;
+    }
+    pc->vga_ready = true;
+    if (i8042_set_clock(&pc->kbc, &vm->clock) < 0 || pc_input_init(pc) < 0) {
+        snprintf(err, errlen, "Internal error: out of timers for the keyboard.");
+        vga_device_ops.finalize(&pc->vga);
+        pc_free(pc);
+        return NULL;
+    }
+    if ((pc->disk && ide_attach_disk(&pc->ide, 0, 0, pc->disk) < 0) ||
+        (pc->has_cdrom_drive && ide_attach_cdrom(&pc->ide, 1, 0, pc->cdrom) < 0)) {
+        snprintf(err, errlen, "Internal error: the IDE drives could not be attached.");
+        vga_device_ops.finalize(&pc->vga);
+        pc_free(pc);
+        return NULL;
+    }
     pci_host_register(&pc->pci, &pc->isa.pci, PC_PIIX_SLOT, 0);
+    pci_host_register(&pc->pci, &pc->ide.pci, PC_PIIX_SLOT, 1);
     pci_host_register(&pc->pci, &pc->pmdev.pci, PC_PIIX_SLOT, 3);
+    pci_host_register(&pc->pci, &pc->vga.pci, PC_VGA_SLOT, 0);
     pci_host_set_bridge_hook(&pc->pci, pc_bridge_written, pc);
 
     const struct { const struct device_ops *ops; void *dev; } devices[] = {
@@ -211,26 +302,32 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
         { &debugcon_device_ops, &pc->debugcon },
         { &piix3_isa_device_ops, &pc->isa },
         { &piix4_pm_device_ops, &pc->pmdev },
+        { &hpet_device_ops, &pc->hpet },
+        { &ide_device_ops, &pc->ide },
+        { &vga_device_ops, &pc->vga },
     };
     unsigned first_device = vm->ndevices;
     for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)
         vm_add_device(vm, devices[i].ops, devices[i].dev);
     bool ok = true;
-    size_t mapped = 0;
-    for (; mapped < sizeof(pc_ports) / sizeof(pc_ports[0]); mapped++) {
-        const struct pc_port *p = &pc_ports[mapped];
+    size_t ports = 0, ranges = 0;
+    for (; ok && ports < sizeof(pc_ports) / sizeof(pc_ports[0]); ports++) {
+        const struct pc_port *p = &pc_ports[ports];
         if (bus_map(vm->pio, p->base, p->len, p->ops, (char *)pc + p->dev_offset, p->name) < 0) {
             snprintf(err, errlen, "Internal error: the I/O ports of %s overlap another device.", p->name);
             ok = false;
             break;
         }
     }
-    if (ok && bus_map(vm->mmio, VM_BIOS_AREA_START, VM_BIOS_AREA_END - VM_BIOS_AREA_START,
-                      &pam_mmio_bus_ops, &pc->pam, "bios-area") < 0) {
-        snprintf(err, errlen, "Internal error: the BIOS area overlaps another device.");
-        ok = false;
+    for (; ok && ranges < sizeof(pc_mmio) / sizeof(pc_mmio[0]); ranges++) {
+        const struct pc_mmio *m = &pc_mmio[ranges];
+        if (bus_map(vm->mmio, m->base, m->len, m->ops, (char *)pc + m->dev_offset, m->name) < 0) {
+            snprintf(err, errlen, "Internal error: the memory range of %s overlaps another device.", m->name);
+            ok = false;
+            break;
+        }
     }
-    /* Apply the PAM registers' reset state. */
+    /* Apply the reset state of the PAM and PIRQ registers. */
     if (ok) {
         pc_bridge_written(pc, 0, PCI_CONFIG_SPACE_SIZE);
         if (vm->stop_reason != VM_STOP_NONE) {
@@ -243,15 +340,16 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
         ok = false;
     }
     if (!ok) {
-        for (size_t j = 0; j < mapped; j++)
+        for (size_t j = 0; j < ports; j++)
             bus_unmap(vm->pio, pc_ports[j].base);
-        bus_unmap(vm->mmio, VM_BIOS_AREA_START);
-        for (unsigned d = first_device; d < vm->ndevices; d++)
+        for (size_t j = 0; j < ranges; j++)
+            bus_unmap(vm->mmio, pc_mmio[j].base);
+        vm_set_slot(vm, VM_SLOT_VGA_LFB, 0, 0, NULL, 0, err + strlen(err), 0);
+        for (unsigned d = vm->ndevices; d-- > first_device;)
             if (vm->devices[d].ops->finalize)
                 vm->devices[d].ops->finalize(vm->devices[d].dev);
         vm->ndevices = first_device;
-        pam_destroy(&pc->pam);
-        free(pc);
+        pc_free(pc);
         return NULL;
     }
     return pc;
@@ -262,13 +360,35 @@ void pc_destroy(struct pc *pc)
     if (!pc)
         return;
     /* The devices' finalize ops ran in vm_destroy, which comes first. */
-    pam_destroy(&pc->pam);
-    free(pc);
+    char err[256];
+    if (pc->disk && blockdev_flush(pc->disk, err, sizeof(err)) < 0)
+        fprintf(stderr, "hostel-vm: %s\n", err);
+    pc_free(pc);
 }
 
 struct uart16550 *pc_uart(struct pc *pc)
 {
     return &pc->com1;
+}
+
+void pc_power_button(struct pc *pc)
+{
+    acpi_pm_power_button(&pc->pm);
+}
+
+int pc_screenshot(struct pc *pc, const char *path, char *err, size_t errlen)
+{
+    vga_render(&pc->vga, &pc->display);
+    return display_write_png(&pc->display, path, err, errlen);
+}
+
+int pc_screen_text(struct pc *pc, char *buf, size_t cap, char *err, size_t errlen)
+{
+    if (vga_screen_text(&pc->vga, buf, cap) < 0) {
+        snprintf(err, errlen, "The screen is in a graphics mode, not a text mode; take a screenshot instead.");
+        return -1;
+    }
+    return 0;
 }
 
 int pc_set_boot_state(struct vm *vm, const struct boot_result *boot, char *err, size_t errlen)

@@ -12,6 +12,7 @@
 struct vm;
 struct pc;
 struct uart16550;
+struct blockdev;
 
 struct pc_config {
     /* BIOS image to start from, or NULL to boot a kernel directly
@@ -22,10 +23,17 @@ struct pc_config {
     unsigned ncpus;
     const struct chardev *serial_out;     /* COM1 output; NULL drops it */
     const struct chardev *firmware_log;   /* debug port 0x402; NULL drops it */
+    /* Drives (the board owns them from pc_create on, even when it fails):
+     * a disk on the primary IDE master, a CD-ROM drive on the secondary
+     * master, with cdrom as its medium (NULL: empty). */
+    struct blockdev *disk;
+    bool cdrom_drive;
+    struct blockdev *cdrom;
     /* Firmware only: */
-    const char *boot_order;               /* fw_cfg "bootorder" text, or NULL */
-    bool boot_menu;                       /* show the firmware's boot menu */
-    unsigned boot_menu_ms;                /* and wait this long in it */
+    const char *boot_order;               /* "cd,disk" style list; NULL = cd,disk */
+    unsigned boot_menu_ms;                /* show the boot menu this long (0: no menu) */
+    const uint8_t *vga_rom;               /* the VGA option ROM, or NULL */
+    size_t vga_rom_size;
 };
 
 /* Create and map the board's devices. Returns NULL with a sentence in err
@@ -38,5 +46,23 @@ int pc_set_boot_state(struct vm *vm, const struct boot_result *boot, char *err, 
 
 /* The first serial port, for the console's input. */
 struct uart16550 *pc_uart(struct pc *pc);
+
+/* Host input and screen, called with the VM's device lock held (control.c).
+ * The functions returning int return 0, or -1 with a sentence in err. */
+/* Queue keys for the guest's keyboard (Linux evdev codes), typed at the
+ * pace the guest reads them. */
+int pc_queue_key(struct pc *pc, unsigned code, bool pressed, char *err, size_t errlen);
+int pc_type_text(struct pc *pc, const char *text, char *err, size_t errlen);
+int pc_press_keys(struct pc *pc, const char *combo, char *err, size_t errlen);
+void pc_mouse_event(struct pc *pc, int dx, int dy, int dz, unsigned buttons);
+/* Press the ACPI power button. */
+void pc_power_button(struct pc *pc);
+/* Write what the screen shows as a PNG. */
+int pc_screenshot(struct pc *pc, const char *path, char *err, size_t errlen);
+/* The text-mode screen, one line per row. */
+int pc_screen_text(struct pc *pc, char *buf, size_t cap, char *err, size_t errlen);
+
+/* Internal to the board (pc_input.c): set up the typing timer. */
+int pc_input_init(struct pc *pc);
 
 #endif

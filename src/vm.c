@@ -191,20 +191,24 @@ int vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void 
 
 void vm_destroy(struct vm *vm)
 {
-    for (unsigned i = vm->ndevices; i-- > 0;)
-        if (vm->devices[i].ops->finalize)
-            vm->devices[i].ops->finalize(vm->devices[i].dev);
+    /* The accelerator goes first, so no memory slot outlives the device
+     * memory (VRAM) it maps. */
     for (unsigned i = 0; i < vm->ncpus; i++)
         if (vm->vcpus[i].hv)
             vm->hv->vcpu_destroy(vm->vcpus[i].hv);
+    vm->ncpus = 0;
+    if (vm->hvm)
+        vm->hv->vm_destroy(vm->hvm);
+    vm->hvm = NULL;
+    for (unsigned i = vm->ndevices; i-- > 0;)
+        if (vm->devices[i].ops->finalize)
+            vm->devices[i].ops->finalize(vm->devices[i].dev);
     if (vm->timer_source) {
         g_source_destroy(vm->timer_source);
         g_source_unref(vm->timer_source);
     }
     bus_free(vm->pio);
     bus_free(vm->mmio);
-    if (vm->hvm)
-        vm->hv->vm_destroy(vm->hvm);
     guest_mem_destroy(&vm->mem);
 }
 

@@ -77,6 +77,12 @@ struct vm_config {
     unsigned cpus;
     const char *firmware;       /* BIOS image; NULL with a kernel */
     const char *firmware_log;   /* file for the firmware's debug port, "-" = stderr */
+    const char *disk;           /* raw disk image */
+    const char *cdrom;          /* ISO image */
+    const char *boot;           /* firmware boot order, "cd,disk" style */
+    unsigned boot_menu_ms;
+    const char *control;        /* control socket path */
+    const char *screenshot_on_exit;
     const char *kernel;
     const char *initrd;
     const char *append;

@@ -26,7 +26,7 @@ static void test_isa_bridge(void **state)
 {
     struct piix3_isa isa;
     pirq_calls = 0;
-    piix3_isa_init(&isa, on_pirq, NULL);
+    piix3_isa_init(&isa, NULL, on_pirq, NULL);
     assert_int_equal(pci_device_config_read(&isa.pci, 0, 4), 0x70008086);
     assert_int_equal(pci_device_config_read(&isa.pci, 0x0e, 1) & 0x80, 0x80);
     assert_int_equal(pci_device_config_read(&isa.pci, 0x4c, 1), 0x4d);
@@ -58,6 +58,14 @@ static void test_isa_bridge(void **state)
     assert_int_equal(vmstate_load(piix3_isa_device_ops.vmstate, &isa, sizeof(isa), buf, (size_t)n,
                                   err, sizeof(err)), 0);
     assert_int_equal(piix3_isa_pirq_irq(&isa, 0), 10);
+    /* Preset routing (no firmware): in effect at once and after a reset. */
+    const uint8_t preset[4] = { 5, 9, 10, 11 };
+    piix3_isa_init(&isa, preset, on_pirq, NULL);
+    assert_int_equal(piix3_isa_pirq_irq(&isa, 1), 9);
+    pci_device_config_write(&isa.pci, 0x61, 0x80, 1);
+    assert_int_equal(piix3_isa_pirq_irq(&isa, 1), -1);
+    piix3_isa_device_ops.reset(&isa);
+    assert_int_equal(piix3_isa_pirq_irq(&isa, 1), 9);
 }
 
 static uint8_t inb(struct bus *bus, uint16_t port)
@@ -144,7 +152,7 @@ static void test_random_config(void **state)
     struct piix4_pm pm;
     struct piix3_isa isa;
     piix4_pm_init(&pm, pio, &blk_ops, NULL, 12, false, 0x600);
-    piix3_isa_init(&isa, on_pirq, NULL);
+    piix3_isa_init(&isa, NULL, on_pirq, NULL);
     uint32_t seed = 0x7113u;
     for (int i = 0; i < 200000; i++) {
         uint32_t r = rng_next(&seed);

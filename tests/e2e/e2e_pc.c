@@ -1,0 +1,264 @@
+/* End-to-end test of the PC platform: SeaBIOS boots a Linux ISO from the
+ * IDE CD-ROM after its boot menu lists the CD and the disk; keys typed
+ * through the control interface reach a shell on the VGA console, whose
+ * output shows on a screenshot; the ACPI power button shuts the guest down;
+ * then the same system boots from the raw disk image and writes to it.
+ *
+ * Usage: e2e-pc HOSTEL_VM ISO DISK VGA_ROM WORKDIR [TIMEOUT_S]
+ * DISK is copied to WORKDIR (the test writes to its copy).
+ * Exit: 0 pass, 1 fail, 77 skipped (no usable KVM). */
+#include <gio/gio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e_child.h"
+#include "png_text.h"
+
+static struct child vm;
+static uint8_t font[256 * 16];
+static double timeout = 600;
+
+static int fail(const char *what)
+{
+    printf("\ne2e-pc: FAIL: %s\n", what);
+    child_kill(&vm);
+    return 1;
+}
+
+static GDBusConnection *control_connect(const char *sock, double deadline)
+{
+    gchar *addr = g_strdup_printf("unix:path=%s", sock);
+    GDBusConnection *conn = NULL;
+    while (!conn && now_s() < deadline) {
+        GError *err = NULL;
+        conn = g_dbus_connection_new_for_address_sync(addr, G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                                                      NULL, NULL, &err);
+        if (!conn) {
+            g_error_free(err);
+            child_drain(&vm, 0.1);
+        }
+    }
+    g_free(addr);
+    return conn;
+}
+
+/* Call a method; returns its reply (caller unrefs) or NULL with the error printed. */
+static GVariant *call(GDBusConnection *conn, const char *method, GVariant *args, const char *reply_type)
+{
+    GError *err = NULL;
+    GVariant *r = g_dbus_connection_call_sync(conn, NULL, "/org/hostel/VM", "org.hostel.VM1", method, args,
+                                              reply_type ? G_VARIANT_TYPE(reply_type) : NULL,
+                                              G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &err);
+    if (!r) {
+        printf("e2e-pc: %s failed: %s\n", method, err->message);
+        g_error_free(err);
+    }
+    return r;
+}
+
+static bool call_ok(GDBusConnection *conn, const char *method, GVariant *args)
+{
+    GVariant *r = call(conn, method, args, NULL);
+    if (r)
+        g_variant_unref(r);
+    return r != NULL;
+}
+
+/* Poll the text screen until it contains want; returns the screen (g_free) or NULL. */
+static char *wait_screen(GDBusConnection *conn, const char *want, double deadline)
+{
+    while (now_s() < deadline) {
+        GError *err = NULL;
+        GVariant *r = g_dbus_connection_call_sync(conn, NULL, "/org/hostel/VM", "org.hostel.VM1",
+                                                  "GetScreenText", NULL, G_VARIANT_TYPE("(s)"),
+                                                  G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &err);
+        if (r) {
+            const char *text;
+            g_variant_get(r, "(&s)", &text);
+            char *copy = strstr(text, want) ? g_strdup(text) : NULL;
+            g_variant_unref(r);
+            if (copy)
+                return copy;
+        } else {
+            g_error_free(err);  /* a graphics mode, for now */
+        }
+        child_drain(&vm, 0.25);
+    }
+    return NULL;
+}
+
+/* Screenshot, read back through the font, and look for want. */
+static bool screenshot_shows(GDBusConnection *conn, const char *png, const char *want, char *text, size_t cap)
+{
+    if (!call_ok(conn, "Screenshot", g_variant_new("(s)", png)))
+        return false;
+    char err[256];
+    if (png_text_read(png, font, 80, text, cap, err, sizeof(err)) < 0) {
+        printf("e2e-pc: %s\n", err);
+        return false;
+    }
+    return strstr(text, want) != NULL;
+}
+
+static int run_cd(const char *hostel_vm, const char *iso, const char *disk, const char *dir)
+{
+    char sock[512], png[512];
+    snprintf(sock, sizeof(sock), "%s/control.sock", dir);
+    double t0 = now_s();
+    char *argv[] = { (char *)hostel_vm, "--cdrom", (char *)iso, "--disk", (char *)disk, "--boot", "cd,disk",
+                     "--boot-menu", "20000", "--control", sock, "--memory", "256", "--stats", NULL };
+    if (child_spawn(&vm, argv) < 0)
+        return fail("could not start hostel-vm");
+    GDBusConnection *conn = control_connect(sock, now_s() + 30);
+    if (!conn)
+        return fail("could not connect to the control socket");
+
+    /* SeaBIOS offers its menu; Esc opens it and it lists both drives. */
+    char *screen = wait_screen(conn, "Press ESC for boot menu", now_s() + timeout);
+    if (!screen)
+        return fail("SeaBIOS did not offer its boot menu on the screen");
+    g_free(screen);
+    double t_menu = now_s() - t0;
+    if (!call_ok(conn, "PressKeys", g_variant_new("(s)", "esc")))
+        return fail("could not press Esc");
+    screen = wait_screen(conn, "Select boot device", now_s() + 60);
+    if (!screen)
+        return fail("the boot menu did not open");
+    child_drain(&vm, 0.5);
+    g_free(screen);
+    screen = wait_screen(conn, "Select boot device", now_s() + 5);
+    char *cd = screen ? strstr(screen, "DVD/CD") : NULL;
+    if (!cd || !strstr(screen, "ata0-0") || !strstr(screen, "ata1-0")) {
+        printf("%s\n", screen ? screen : "");
+        return fail("the boot menu does not list the CD-ROM (ata1-0) and the disk (ata0-0)");
+    }
+    /* The menu line is "N. DVD/CD [...]": press N. */
+    const char *line = cd;
+    while (line > screen && line[-1] != '\n')
+        line--;
+    while (*line == ' ')
+        line++;
+    char key[2] = { *line, 0 };
+    if (key[0] < '1' || key[0] > '9')
+        return fail("cannot find the CD-ROM's number in the boot menu");
+    snprintf(png, sizeof(png), "%s/boot-menu.png", dir);
+    char text[8192];
+    if (!screenshot_shows(conn, png, "Select boot device", text, sizeof(text))) {
+        printf("%s\n", text);
+        return fail("the boot menu screenshot does not show the menu");
+    }
+    g_free(screen);
+    if (!call_ok(conn, "PressKeys", g_variant_new("(s)", key)))
+        return fail("could not choose the CD-ROM");
+
+    long ready = child_wait_for(&vm, "HOSTEL-E2E-READY", 0, now_s() + timeout);
+    if (ready < 0)
+        return fail("the ISO's Linux did not reach userspace (no ready marker on the serial console)");
+    double t_ready = now_s() - t0;
+    if (!strstr(vm.buf, "ISOLINUX"))
+        return fail("the serial console shows no ISOLINUX banner");
+
+    /* Keys through the PS/2 keyboard reach the shell on tty1 (the VGA screen). */
+    if (!call_ok(conn, "TypeText", g_variant_new("(s)", "echo kbd-$((6*7))\n")))
+        return fail("TypeText failed");
+    screen = wait_screen(conn, "kbd-42", now_s() + 120);
+    if (!screen)
+        return fail("the typed command's output did not appear on the VGA text screen");
+    g_free(screen);
+    snprintf(png, sizeof(png), "%s/shell.png", dir);
+    if (!screenshot_shows(conn, png, "kbd-42", text, sizeof(text)) || !strstr(text, "HOSTEL-E2E-READY")) {
+        printf("%s\n", text);
+        return fail("the screenshot does not show the typed command's output and the ready marker");
+    }
+    /* And the serial console still answers. */
+    if (child_type(&vm, "echo serial-$((6*9))\n") < 0 ||
+        child_wait_for(&vm, "serial-54", (size_t)ready, now_s() + 60) < 0)
+        return fail("the serial console did not run a typed command");
+    double t_typed = now_s() - t0;
+
+    /* The ACPI power button: the guest shuts itself down. */
+    if (!call_ok(conn, "Shutdown", NULL))
+        return fail("Shutdown failed");
+    if (child_wait_for(&vm, "hostel-e2e: power button, powering off", (size_t)ready, now_s() + 60) < 0)
+        return fail("the guest did not react to the power button");
+    int status = child_wait_exit(&vm, now_s() + 60);
+    if (status != 0) {
+        char what[96];
+        snprintf(what, sizeof(what), "hostel-vm exited with status %d after the power button, not 0", status);
+        return fail(what);
+    }
+    g_object_unref(conn);
+    printf("\ne2e-pc: PASS cd: boot_menu_s=%.1f userspace_s=%.1f typed_s=%.1f total_s=%.1f\n",
+           t_menu, t_ready, t_typed - t_ready, now_s() - t0);
+    return 0;
+}
+
+static int run_disk(const char *hostel_vm, const char *disk)
+{
+    double t0 = now_s();
+    char *argv[] = { (char *)hostel_vm, "--disk", (char *)disk, "--boot", "disk", "--memory", "256", NULL };
+    if (child_spawn(&vm, argv) < 0)
+        return fail("could not start hostel-vm");
+    long ready = child_wait_for(&vm, "HOSTEL-E2E-READY", 0, now_s() + timeout);
+    if (ready < 0)
+        return fail("Linux did not boot from the disk (no ready marker)");
+    if (!strstr(vm.buf, "SYSLINUX"))
+        return fail("the serial console shows no SYSLINUX banner");
+    double t_ready = now_s() - t0;
+    /* Write into the gap before the first partition, synchronously (the
+     * guest flushes its cache), then power off from the shell. */
+    if (child_type(&vm, "printf HOSTEL-DISK-WRITE | dd of=/dev/sda bs=512 seek=100 conv=fsync 2>/dev/null"
+                        " && echo write-$((3*5))\n") < 0 ||
+        child_wait_for(&vm, "write-15", (size_t)ready, now_s() + 120) < 0)
+        return fail("the guest could not write to its disk");
+    if (child_type(&vm, "poweroff -f\n") < 0)
+        return fail("could not type poweroff");
+    int status = child_wait_exit(&vm, now_s() + 60);
+    if (status != 0)
+        return fail("hostel-vm did not power off cleanly after the disk boot");
+    FILE *f = fopen(disk, "rb");
+    char got[18] = {0};
+    if (!f || fseek(f, 100 * 512, SEEK_SET) != 0 || fread(got, 1, 17, f) != 17 ||
+        strcmp(got, "HOSTEL-DISK-WRITE") != 0)
+        return fail("the guest's write did not reach the disk image");
+    fclose(f);
+    printf("\ne2e-pc: PASS disk: userspace_s=%.1f total_s=%.1f\n", t_ready, now_s() - t0);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 6) {
+        fprintf(stderr, "usage: e2e-pc HOSTEL_VM ISO DISK VGA_ROM WORKDIR [TIMEOUT_S]\n");
+        return 2;
+    }
+    if (access("/dev/kvm", R_OK | W_OK) != 0) {
+        printf("e2e-pc: skipped: no usable /dev/kvm\n");
+        return 77;
+    }
+    if (argc > 6)
+        timeout = atof(argv[6]);
+    gchar *rom = NULL;
+    gsize rom_len = 0;
+    if (!g_file_get_contents(argv[4], &rom, &rom_len, NULL) ||
+        png_text_find_font((const uint8_t *)rom, rom_len, font) < 0) {
+        printf("e2e-pc: no 8x16 font found in %s\n", argv[4]);
+        return 1;
+    }
+    g_free(rom);
+    /* The test writes to its own copy of the disk. */
+    char disk[512];
+    snprintf(disk, sizeof(disk), "%s/disk.img", argv[5]);
+    gchar *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(argv[3], &data, &len, NULL) || !g_file_set_contents(disk, data, (gssize)len, NULL)) {
+        printf("e2e-pc: cannot copy the disk image to %s\n", disk);
+        return 1;
+    }
+    g_free(data);
+    if (run_cd(argv[1], argv[2], disk, argv[5]) != 0)
+        return 1;
+    return run_disk(argv[1], disk);
+}
