@@ -4,16 +4,16 @@
 # bench/run-benchmarks.sh calls this through kvm-run.sh; it can also be run
 # by hand on a machine with KVM.
 #
-# Usage: bench-in-vm.sh HOSTEL_BENCH HOSTEL_VM KVM_PIO_LOOP GUEST QEMU|none KERNEL|none INITRD|none BENCH...
-#   BENCH: pio boot mem linux
+# Usage: bench-in-vm.sh HOSTEL_BENCH HOSTEL_VM KVM_PIO_LOOP GUEST QEMU|none KERNEL|none INITRD|none ISO|none BENCH...
+#   BENCH: pio boot bios mem linux
 # Environment: BENCH_PIO_N (outs per pio run), BENCH_RUNS (runs per side).
 # Exit status: 0 all measured (or skipped), 1 one failed, 77 all skipped.
-if [ $# -lt 8 ]; then
-    echo "usage: bench-in-vm.sh HOSTEL_BENCH HOSTEL_VM KVM_PIO_LOOP GUEST QEMU KERNEL INITRD BENCH..." >&2
+if [ $# -lt 9 ]; then
+    echo "usage: bench-in-vm.sh HOSTEL_BENCH HOSTEL_VM KVM_PIO_LOOP GUEST QEMU KERNEL INITRD ISO BENCH..." >&2
     exit 2
 fi
-HB=$1 VM=$2 LOOP=$3 GUEST=$4 QEMU=$5 KERNEL=$6 INITRD=$7
-shift 7
+HB=$1 VM=$2 LOOP=$3 GUEST=$4 QEMU=$5 KERNEL=$6 INITRD=$7 ISO=$8
+shift 8
 
 [ -c /dev/kvm ] || { echo "bench: skipped: no /dev/kvm"; exit 77; }
 
@@ -37,9 +37,10 @@ for b in "$@"; do
     case "$b" in
     pio)   "$HB" pio --vm "$VM" --loop "$LOOP" --guest "$GUEST" $pio_n $runs ;;
     boot)  "$HB" boot --vm "$VM" --qemu "$QEMU" --guest "$GUEST" $runs ;;
+    bios)  "$HB" bios --vm "$VM" --qemu "$QEMU" --iso "$ISO" $runs ;;
     mem)   "$HB" mem --vm "$VM" --qemu "$QEMU" --guest "$GUEST" $runs ;;
     linux) "$HB" linux --vm "$VM" --qemu "$QEMU" --kernel "$KERNEL" --initrd "$INITRD" $runs ;;
-    *)     echo "bench: unknown benchmark '$b' (pio, boot, mem, linux)"; false ;;
+    *)     echo "bench: unknown benchmark '$b' (pio, boot, bios, mem, linux)"; false ;;
     esac
     rc=$?
     end=$(cut -d' ' -f1 /proc/uptime)

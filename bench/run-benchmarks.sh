@@ -4,11 +4,11 @@
 #
 # Usage: bench/run-benchmarks.sh [--build DIR] [--qemu PATH|none] [--runs R]
 #                                [--pio-n N] [--timeout SEC] [BENCH...]
-#   BENCH       pio | boot | mem | linux (default: all four)
+#   BENCH       pio | boot | bios | mem | linux (default: all five)
 #   --build     the meson build directory (default: build, beside bench/)
 #   --qemu      the reference QEMU (default: qemu-system-x86_64 from PATH;
 #               'none' measures hostel-vm alone, without ratios)
-#   --runs      rounds / runs per side for pio / boot / mem / linux (defaults 7 / 5 / 3 / 3)
+#   --runs      rounds / runs per side for pio / boot / bios / mem / linux (defaults 7 / 5 / 5 / 3 / 3)
 #   --pio-n     port writes per pio run (default 30000)
 #   --timeout   give up on L1 after SEC seconds (default: by the benchmarks)
 #
@@ -38,11 +38,11 @@ while [ $# -gt 0 ]; do
     --pio-n) [ $# -ge 2 ] || die "--pio-n needs a number"; PIO_N=$2; shift 2 ;;
     --timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; TIMEOUT=$2; shift 2 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    pio|boot|mem|linux) BENCHES+=("$1"); shift ;;
+    pio|boot|bios|mem|linux) BENCHES+=("$1"); shift ;;
     *) die "unknown argument '$1' (see --help)" ;;
     esac
 done
-[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(pio boot mem linux)
+[ ${#BENCHES[@]} -gt 0 ] || BENCHES=(pio boot bios mem linux)
 BUILD=$(cd "$BUILD" && pwd) || die "no build directory $BUILD"
 
 VM=$BUILD/src/hostel-vm
@@ -59,11 +59,12 @@ want() { local b; for b in "${BENCHES[@]}"; do [ "$b" = "$1" ] && return 0; done
 # QEMU, with the firmware its pc machine reads for -kernel: SeaBIOS, the
 # multiboot / Linux loader option ROMs and the kvmvapic ROM (-nodefaults: no
 # VGA or NIC ROMs). Copied to the same paths so QEMU finds them in L1.
-if [ "$QEMU" != none ] && { want boot || want mem || want linux; }; then
+if [ "$QEMU" != none ] && { want boot || want bios || want mem || want linux; }; then
     [ -n "$QEMU" ] || QEMU=$(command -v qemu-system-x86_64 || echo none)
     if [ "$QEMU" != none ]; then
         COPIES+=(--copy "$QEMU")
-        for fw in /usr/share/seabios/bios-256k.bin /usr/share/qemu/kvmvapic.bin \
+        for fw in /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin \
+                  /usr/share/qemu/vgabios-stdvga.bin /usr/share/qemu/kvmvapic.bin \
                   /usr/share/qemu/multiboot_dma.bin /usr/share/qemu/linuxboot_dma.bin; do
             [ -e "$fw" ] && COPIES+=(--copy "$fw")
         done
@@ -88,6 +89,28 @@ if want linux; then
     fi
 fi
 
+# The bios benchmark's ISO: an El Torito no-emulation boot image whose
+# first instruction ends the run (mov al, 0x2a; out 0xf4, al; then halt).
+ISO=none
+if want bios; then
+    if [ -r /usr/share/seabios/bios-256k.bin ] && command -v xorriso >/dev/null; then
+        BIOSDIR=$(mktemp -d)
+        trap 'rm -rf "$BIOSDIR"' EXIT
+        mkdir "$BIOSDIR/iso"
+        printf '\xb0\x2a\xe6\xf4\xfa\xf4\xeb\xfd' >"$BIOSDIR/iso/boot.bin"
+        truncate -s 2048 "$BIOSDIR/iso/boot.bin"
+        xorriso -as mkisofs -quiet -b boot.bin -no-emul-boot -boot-load-size 4 -o "$BIOSDIR/bios.iso" "$BIOSDIR/iso"
+        ISO=$BIOSDIR/bios.iso
+        COPIES+=(--copy "$ISO" --copy /usr/share/seabios)
+    else
+        echo "run-benchmarks: bios needs Debian's seabios and xorriso: skipping bios" >&2
+        B2=()
+        for b in "${BENCHES[@]}"; do [ "$b" = bios ] || B2+=("$b"); done
+        BENCHES=("${B2[@]}")
+        [ ${#BENCHES[@]} -gt 0 ] || exit 77
+    fi
+fi
+
 if [ -z "$TIMEOUT" ]; then
     # About 5x what each takes in L1 on the 2-core development machine
     # (pio ~25 s, boot ~6 s, mem ~18 s, linux ~65 s), so that a frozen L1
@@ -95,7 +118,7 @@ if [ -z "$TIMEOUT" ]; then
     TIMEOUT=120
     for b in "${BENCHES[@]}"; do
         case $b in pio) TIMEOUT=$((TIMEOUT + 150)) ;; boot) TIMEOUT=$((TIMEOUT + 60)) ;;
-                   mem) TIMEOUT=$((TIMEOUT + 90)) ;; linux) TIMEOUT=$((TIMEOUT + 300)) ;; esac
+                   bios) TIMEOUT=$((TIMEOUT + 90)) ;; mem) TIMEOUT=$((TIMEOUT + 90)) ;; linux) TIMEOUT=$((TIMEOUT + 300)) ;; esac
     done
 fi
 
@@ -103,5 +126,5 @@ ENVS=()
 [ -z "$RUNS" ] || ENVS+=(--env "BENCH_RUNS=$RUNS")
 [ -z "$PIO_N" ] || ENVS+=(--env "BENCH_PIO_N=$PIO_N")
 
-exec "${HOSTEL_KVM_RUN:-$ROOT/tests/nested/kvm-run.sh}" --timeout "$TIMEOUT" "${COPIES[@]}" ${ENVS[@]+"${ENVS[@]}"} -- \
-    "$HERE/bench-in-vm.sh" "$HB" "$VM" "$LOOP" "$GUEST" "$QEMU" "$KERNEL" "$INITRD" "${BENCHES[@]}"
+"${HOSTEL_KVM_RUN:-$ROOT/tests/nested/kvm-run.sh}" --timeout "$TIMEOUT" "${COPIES[@]}" ${ENVS[@]+"${ENVS[@]}"} -- \
+    "$HERE/bench-in-vm.sh" "$HB" "$VM" "$LOOP" "$GUEST" "$QEMU" "$KERNEL" "$INITRD" "$ISO" "${BENCHES[@]}"

@@ -230,6 +230,15 @@ struct hv_ops {
      * match_data: only when the value equals datamatch. */
     int (*ioeventfd)(struct hv_vm *vm, int fd, uint64_t addr, unsigned len, bool pio,
                      bool match_data, uint64_t datamatch, bool deassign);
+    /* Batch the guest's writes to [addr, addr+size) in a ring instead of
+     * exiting for each one (reads still exit). Returns 0, or -1 when the
+     * accelerator cannot. */
+    int (*coalesce_mmio)(struct hv_vm *vm, uint64_t addr, uint64_t size);
+    /* Hand every batched write to fn, oldest first, and empty the ring.
+     * Callers hold the device lock, and flush before handling any exit
+     * and before reading device state the writes may change. */
+    void (*flush_coalesced)(struct hv_vm *vm, void (*fn)(void *opaque, uint64_t gpa, const void *data,
+                                                          unsigned len), void *opaque);
     /* Silence (or restore) the in-kernel PIT's interrupt: an HPET in
      * legacy replacement mode owns IRQ 0 then. */
     int (*pit_hpet_legacy)(struct hv_vm *vm, bool on);

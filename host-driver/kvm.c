@@ -22,6 +22,8 @@ struct hv_vm {
     int sys_fd;
     int vm_fd;
     int run_size;
+    int coalesced_page;     /* page of the vCPU area holding the ring, 0 = none */
+    struct kvm_coalesced_mmio_ring *ring;   /* in the first vCPU's area */
 };
 
 struct hv_vcpu {
@@ -172,6 +174,9 @@ static struct hv_vm *kvm_vm_create(struct hv_error *err)
     h->sys_fd = sys;
     h->vm_fd = vm;
     h->run_size = run_size;
+    int page = ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+    if (page > 0 && (long)page * sysconf(_SC_PAGESIZE) < run_size)
+        h->coalesced_page = page;
     return h;
 fail:
     close(vm);
@@ -204,6 +209,35 @@ static int kvm_set_memory(struct hv_vm *vm, unsigned slot, uint64_t gpa, uint64_
         return -1;
     }
     return 0;
+}
+
+static int kvm_coalesce_mmio(struct hv_vm *vm, uint64_t addr, uint64_t size)
+{
+    if (!vm->coalesced_page)
+        return -1;
+    struct kvm_coalesced_mmio_zone zone = { .addr = addr, .size = (uint32_t)size };
+    return ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &zone) < 0 ? -1 : 0;
+}
+
+static void kvm_flush_coalesced(struct hv_vm *vm, void (*fn)(void *opaque, uint64_t gpa, const void *data,
+                                                              unsigned len), void *opaque)
+{
+    struct kvm_coalesced_mmio_ring *ring = vm->ring;
+    if (!ring)
+        return;
+    unsigned max = (unsigned)((sysconf(_SC_PAGESIZE) - sizeof(*ring)) / sizeof(ring->coalesced_mmio[0]));
+    /* KVM fills entries up to `last`; we consume from `first`. */
+    while (ring->first != __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE)) {
+        unsigned i = ring->first;
+        if (i >= max) {
+            ring->first = 0;    /* cannot happen: KVM keeps the index in range */
+            continue;
+        }
+        struct kvm_coalesced_mmio *m = &ring->coalesced_mmio[i];
+        unsigned len = m->len <= sizeof(m->data) ? m->len : sizeof(m->data);
+        fn(opaque, m->phys_addr, m->data, len);
+        __atomic_store_n(&ring->first, (i + 1) % max, __ATOMIC_RELEASE);
+    }
 }
 
 static int kvm_pit_hpet_legacy(struct hv_vm *vm, bool on)
@@ -268,6 +302,11 @@ static struct hv_vcpu *kvm_vcpu_create(struct hv_vm *vm, unsigned index, struct 
     v->fd = fd;
     v->index = index;
     v->run = run;
+    /* Every vCPU's area shows the same ring; keep the first one's (vCPUs
+     * are only destroyed with the VM). */
+    if (vm->coalesced_page && !vm->ring)
+        vm->ring = (struct kvm_coalesced_mmio_ring *)((uint8_t *)run + (long)vm->coalesced_page *
+                                                       sysconf(_SC_PAGESIZE));
     return v;
 }
 
@@ -707,6 +746,8 @@ const struct hv_ops hv_kvm_ops = {
     .vm_destroy = kvm_vm_destroy,
     .set_memory = kvm_set_memory,
     .pit_hpet_legacy = kvm_pit_hpet_legacy,
+    .coalesce_mmio = kvm_coalesce_mmio,
+    .flush_coalesced = kvm_flush_coalesced,
     .supported_cpuid = kvm_supported_cpuid,
     .vcpu_create = kvm_vcpu_create,
     .vcpu_destroy = kvm_vcpu_destroy,

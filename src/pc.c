@@ -158,15 +158,19 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
 {
     struct fw_cfg *fw = &pc->fw_cfg;
     struct guest_mem *mem = &pc->vm->mem;
-    /* etc/e820: packed entries of u64 address, u64 length, u32 type. */
-    uint8_t e820[2 * 20] = {0};
+    /* etc/e820: packed entries of u64 address, u64 length, u32 type (1
+     * RAM, 2 reserved): the RAM, and the pages KVM keeps below the BIOS for
+     * Intel's real-mode TSS and identity map (host-driver/kvm.c). */
+    struct { uint64_t addr, len; uint32_t type; } map[3];
     unsigned ne = 0;
-    for (unsigned i = 0; i < mem->nregions && ne < 2; i++, ne++) {
-        uint8_t *e = e820 + 20 * ne;
-        memcpy(e, &mem->regions[i].gpa, 8);
-        memcpy(e + 8, &mem->regions[i].size, 8);
-        uint32_t type = 1; /* RAM */
-        memcpy(e + 16, &type, 4);
+    for (unsigned i = 0; i < mem->nregions && i < 2; i++)
+        map[ne++] = (typeof(map[0])){ mem->regions[i].gpa, mem->regions[i].size, 1 };
+    map[ne++] = (typeof(map[0])){ PC_KVM_RESERVED_START, PC_KVM_RESERVED_SIZE, 2 };
+    uint8_t e820[3 * 20] = {0};
+    for (unsigned i = 0; i < ne; i++) {
+        memcpy(e820 + 20 * i, &map[i].addr, 8);
+        memcpy(e820 + 20 * i + 8, &map[i].len, 8);
+        memcpy(e820 + 20 * i + 16, &map[i].type, 4);
     }
     uint16_t cpus = (uint16_t)cfg->ncpus;
     struct acpi_config acpi = {
@@ -335,6 +339,10 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
             ok = false;
         }
     }
+    /* The VGA window's writes (text, fonts, planar drawing) need no
+     * answer: KVM batches them, and they reach the VGA at the next exit. */
+    if (ok && vm->hv->coalesce_mmio && vm->hvm)
+        vm->hv->coalesce_mmio(vm->hvm, VM_VGA_WINDOW_START, 0x20000);
     if (ok && pc->firmware && pc_fill_fw_cfg(pc, cfg) < 0) {
         snprintf(err, errlen, "Internal error: the firmware configuration does not fit.");
         ok = false;
@@ -378,12 +386,14 @@ void pc_power_button(struct pc *pc)
 
 int pc_screenshot(struct pc *pc, const char *path, char *err, size_t errlen)
 {
+    vm_flush_coalesced(pc->vm);
     vga_render(&pc->vga, &pc->display);
     return display_write_png(&pc->display, path, err, errlen);
 }
 
 int pc_screen_text(struct pc *pc, char *buf, size_t cap, char *err, size_t errlen)
 {
+    vm_flush_coalesced(pc->vm);
     if (vga_screen_text(&pc->vga, buf, cap) < 0) {
         snprintf(err, errlen, "The screen is in a graphics mode, not a text mode; take a screenshot instead.");
         return -1;

@@ -31,6 +31,9 @@
  * slot 2 the VGA. */
 #define PC_PIIX_SLOT 1
 #define PC_VGA_SLOT 2
+/* KVM's TSS and identity-map pages (host-driver/kvm.c), kept out of RAM. */
+#define PC_KVM_RESERVED_START 0xfffbc000ull
+#define PC_KVM_RESERVED_SIZE 0x4000ull
 /* Host key events waiting to be typed into the guest's keyboard. */
 #define PC_KEY_QUEUE 8192
 /* How often a queued key event is offered to the keyboard. */

@@ -57,6 +57,7 @@ static void handle_io(struct vcpu *v, struct vcpu_exit *e)
     if (size != 1 && size != 2 && size != 4)
         return;
     pthread_mutex_lock(&vm->dev_lock);
+    vm_flush_coalesced(vm);
     for (uint32_t i = 0; i < e->io.count; i++) {
         uint8_t *p = e->io.data + (size_t)i * size;
         if (e->io.is_write)
@@ -72,6 +73,7 @@ static void handle_mmio(struct vcpu *v, struct vcpu_exit *e)
 {
     struct vm *vm = v->vm;
     pthread_mutex_lock(&vm->dev_lock);
+    vm_flush_coalesced(vm);
     if (e->mmio.is_write)
         bus_write(vm->mmio, e->mmio.gpa, e->mmio.data, e->mmio.size);
     else

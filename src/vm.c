@@ -161,6 +161,18 @@ int vm_create(struct vm *vm, const struct hv_ops *hv, const struct vm_config *cf
     return 0;
 }
 
+static void vm_coalesced_write(void *opaque, uint64_t gpa, const void *data, unsigned len)
+{
+    struct vm *vm = opaque;
+    bus_write(vm->mmio, gpa, data, len);
+}
+
+void vm_flush_coalesced(struct vm *vm)
+{
+    if (vm->hv->flush_coalesced && vm->hvm)
+        vm->hv->flush_coalesced(vm->hvm, vm_coalesced_write, vm);
+}
+
 int vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
                 unsigned flags, char *err, size_t errlen)
 {

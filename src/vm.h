@@ -161,6 +161,10 @@ void vm_destroy(struct vm *vm);
 int vm_set_slot(struct vm *vm, unsigned slot, uint64_t gpa, uint64_t size, void *hva,
                 unsigned flags, char *err, size_t errlen);
 
+/* Apply the guest's batched (coalesced) MMIO writes to the devices. Call
+ * with dev_lock held, before handling an exit or reading device state. */
+void vm_flush_coalesced(struct vm *vm);
+
 /* Register a device for reset and state saving. */
 int vm_add_device(struct vm *vm, const struct device_ops *ops, void *dev);
 void vm_reset_devices(struct vm *vm);

@@ -1,6 +1,6 @@
 /* PCI configuration mechanism #1: the i440FX host bridge at 00.0, the
- * PIIX at slot 1 (ISA bridge 1.0, power management 1.3), and all-ones for
- * disabled or absent functions. */
+ * PIIX at slot 1 (ISA bridge 1.0, IDE 1.1, power management 1.3), the VGA
+ * at 2.0, and all-ones for disabled or absent functions. */
 #include "guest.h"
 
 static uint32_t cfg_read(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg)
@@ -21,12 +21,16 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
     outl(0xcf8, 0x80000000u);
     CHECK(inw(0xcfe) == 0x1237);
     CHECK(inb(0xcfc) == 0x86);
-    /* Slot 1: a multi-function PIIX. Its ISA bridge routes no PCI
-     * interrupt until told to (PIRQRC reset value 0x80). */
+    /* Slot 1: a multi-function PIIX. Without firmware its ISA bridge
+     * routes PIRQA-D to IRQs 10, 10, 11, 11, as the DSDT says. */
     CHECK(cfg_read(0, 1, 0, 0) == 0x70008086);
     CHECK((cfg_read(0, 1, 0, 8) >> 8) == 0x060100);
     CHECK(cfg_read(0, 1, 0, 0x0c) & 0x00800000u);
-    CHECK(cfg_read(0, 1, 0, 0x60) == 0x80808080u);
+    CHECK(cfg_read(0, 1, 0, 0x60) == 0x0b0b0a0au);
+    CHECK(cfg_read(0, 1, 1, 0) == 0x70108086);              /* IDE */
+    CHECK((cfg_read(0, 1, 1, 8) >> 8) == 0x010180);
+    CHECK(cfg_read(0, 2, 0, 0) == 0x11111234);              /* VGA */
+    CHECK((cfg_read(0, 2, 0, 8) >> 8) == 0x030000);
     CHECK(cfg_read(0, 1, 3, 0) == 0x71138086);
     /* PIIX4 PM: PMBA reads as an I/O BAR, enabled at 0x600 when there is
      * no firmware; APMC_EN is set (no SMM to set up). */
@@ -42,7 +46,7 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
             CHECK((id & 0xffff) != 0 && (id & 0xffff) != 0xffff);
             present++;
         }
-    CHECK(present >= 3);
+    CHECK(present == 5);
     CHECK(cfg_read(1, 0, 0, 0) == 0xffffffffu);
     /* With the enable bit clear the data port reads all-ones. */
     outl(0xcf8, 0x00000000u);
@@ -51,6 +55,6 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
     outl(0xcf8, 0x80000000u);
     outl(0xcfc, 0);
     CHECK(cfg_read(0, 0, 0, 0) == 0x12378086);
-    print("pci test guest: i440FX at 0.0, PIIX3 ISA at 1.0, PIIX4 PM at 1.3\n");
+    print("pci test guest: i440FX 0.0, PIIX3 ISA 1.0, IDE 1.1, PM 1.3, VGA 2.0\n");
     return GUEST_PASS;
 }

@@ -31,7 +31,7 @@ while IFS='|' read -r name cpus want append expect; do
 done <<LIST
 uart|1|85||hello through the 16550A
 rtc|1|85||rtc test guest: 20
-pci|1|85||i440FX at 0.0, PIIX3 ISA at 1.0, PIIX4 PM at 1.3
+pci|1|85||i440FX 0.0, PIIX3 ISA 1.0, IDE 1.1, PM 1.3, VGA 2.0
 pit_ioapic|1|85||ticks in
 smp|2|85||1 AP(s) started, APIC ID 1
 triple|1|4||crashed with a triple fault on vCPU 0
