@@ -91,7 +91,7 @@ struct blockdev *blockdev_open(const char *path, unsigned flags, char *err, size
             goto fail;
         }
     } else {
-        blockdev_error(err, errlen, "%s is neither a regular file nor a block device; give a disk image file.", path);
+        blockdev_error(err, errlen, "%s is neither a regular file nor a block device; give an image file.", path);
         goto fail;
     }
     int fl = fcntl(fd, F_GETFL);

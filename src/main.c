@@ -278,6 +278,16 @@ int main(int argc, char **argv)
             return VM_EXIT_BAD_INPUT;
         }
     }
+    struct stat cst;
+    if (cfg.control && lstat(cfg.control, &cst) == 0 && !S_ISSOCK(cst.st_mode)) {
+        fprintf(stderr, "hostel-vm: The control socket path %s exists and is not a socket; choose another path.\n",
+                cfg.control);
+        g_free(firmware);
+        g_free(vga_rom);
+        g_free(kernel);
+        g_free(initrd);
+        return VM_EXIT_BAD_INPUT;
+    }
     struct blockdev *disk = NULL, *cdrom = NULL;
     if (cfg.disk)
         disk = blockdev_open(cfg.disk, 0, err, sizeof(err));

@@ -46,6 +46,16 @@ expect 66 "Could not read the kernel" -- --kernel "$TMP/missing"
 expect 66 "Could not read the initrd" -- --kernel "$GUEST" --initrd "$TMP/missing"
 expect 66 "is not a regular file" -- --kernel /dev/zero
 expect 66 "is not a regular file" -- --kernel "$GUEST" --initrd "$TMP"
+# The PC's drives and firmware options.
+truncate -s 1000 "$TMP/odd.img"
+expect 66 "does not exist; check the path" -- --disk "$TMP/missing.img"
+expect 66 "is not a multiple of 512" -- --disk "$TMP/odd.img"
+expect 66 "neither a regular file nor a block device" -- --cdrom "$TMP"
+expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot floppy
+expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot cd,,disk
+expect 64 "--boot-menu wants how long" -- --boot-menu 0
+expect 64 "--boot and --boot-menu are for the firmware" -- --kernel "$GUEST" --boot cd
+expect 66 "exists and is not a socket" -- --control "$TMP/odd.img"
 
 # A file that is no kernel: rejected with a sentence (status 66), or, on a
 # machine without KVM, the missing-KVM sentence (68) comes first.
