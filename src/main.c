@@ -10,6 +10,7 @@
 #include "blockdev.h"
 #include "boot.h"
 #include "control.h"
+#include "fwboot.h"
 #include "console.h"
 #include "pam.h"
 #include "pc.h"
@@ -20,7 +21,8 @@ static const char usage_text[] =
     "Run one virtual machine on KVM, with its serial console on this terminal.\n"
     "Without --kernel the PC starts from its firmware (SeaBIOS).\n"
     "\n"
-    "  --firmware FILE    BIOS image to start from (default " HOSTEL_DEFAULT_FIRMWARE ")\n"
+    "  --firmware FILE    BIOS image to start from (default " HOSTEL_DEFAULT_FIRMWARE ");\n"
+    "                     with --kernel, the firmware boots that kernel (a bzImage)\n"
     "  --firmware-log FILE  write the firmware's debug messages (port 0x402) to FILE\n"
     "                     ('-' for stderr)\n"
     "  --disk FILE        raw disk image, on the first IDE channel (written to)\n"
@@ -31,7 +33,7 @@ static const char usage_text[] =
     "  --control PATH     serve the control interface (org.hostel.VM1, D-Bus\n"
     "                     peer-to-peer) on a unix socket at PATH\n"
     "  --screenshot-on-exit FILE  write the guest's screen as a PNG when it stops\n"
-    "  --kernel FILE      boot this kernel directly, without firmware: Linux bzImage,\n"
+    "  --kernel FILE      boot this kernel directly (without --firmware): Linux bzImage,\n"
     "                     vmlinux ELF (PVH or 64-bit entry) or multiboot image\n"
     "  --initrd FILE      initial RAM disk (multiboot: the first module)\n"
     "  --append STRING    kernel command line, used as given\n"
@@ -194,12 +196,13 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'.", argv[optind]);
-    if (cfg->kernel && cfg->firmware)
-        return usage_error("%s--kernel boots without firmware: give --kernel or --firmware, not both.", "");
     if (!cfg->kernel && (cfg->initrd || cfg->append))
         return usage_error("%s--initrd and --append need --kernel.", "");
-    if (cfg->kernel && (cfg->boot || cfg->boot_menu_ms))
-        return usage_error("%s--boot and --boot-menu are for the firmware: leave out --kernel.", "");
+    if (cfg->kernel && !cfg->firmware && (cfg->boot || cfg->boot_menu_ms))
+        return usage_error("%s--boot and --boot-menu are for the firmware: add --firmware, or leave out --kernel.",
+                           "");
+    if (cfg->kernel && cfg->firmware && strcmp(cfg->kernel_entry, "auto") != 0)
+        return usage_error("%s--kernel-entry is for booting without firmware: leave out --firmware.", "");
     if (!cfg->kernel && !cfg->firmware)
         cfg->firmware = HOSTEL_DEFAULT_FIRMWARE;
     return 0;
@@ -268,6 +271,26 @@ int main(int argc, char **argv)
             return VM_EXIT_BAD_INPUT;
         }
     }
+    uint8_t *linuxboot = NULL;
+    size_t linuxboot_len = 0;
+    if (cfg.firmware && kernel && fwboot_check_linux(kernel, kernel_len, cfg.append, err, sizeof(err)) < 0) {
+        fprintf(stderr, "hostel-vm: %s\n", err);
+        g_free(firmware);
+        g_free(kernel);
+        g_free(initrd);
+        return VM_EXIT_BAD_INPUT;
+    }
+    if (cfg.firmware && kernel) {
+        linuxboot = read_file(HOSTEL_LINUXBOOT_ROM, "Linux boot option ROM", &linuxboot_len, err, sizeof(err));
+        if (!linuxboot) {
+            fprintf(stderr, "hostel-vm: %s Install Debian's qemu-system-data package, or leave out --firmware.\n",
+                    err);
+            g_free(firmware);
+            g_free(kernel);
+            g_free(initrd);
+            return VM_EXIT_BAD_INPUT;
+        }
+    }
     uint8_t *vga_rom = NULL;
     size_t vga_rom_len = 0;
     if (cfg.firmware) {
@@ -324,7 +347,7 @@ int main(int argc, char **argv)
         return status;
     }
     struct boot_result boot;
-    if (kernel) {
+    if (kernel && !cfg.firmware) {
         struct boot_request req = {
             .kernel = kernel, .kernel_len = kernel_len,
             .initrd = initrd, .initrd_len = initrd_len,
@@ -341,6 +364,7 @@ int main(int argc, char **argv)
         }
         g_free(kernel);
         g_free(initrd);
+        kernel = initrd = NULL;
     }
 
     struct console con;
@@ -359,10 +383,20 @@ int main(int argc, char **argv)
         .boot_menu_ms = cfg.boot_menu_ms,
         .vga_rom = vga_rom,
         .vga_rom_size = vga_rom_len,
+        .kernel = kernel,
+        .kernel_size = kernel_len,
+        .initrd = initrd,
+        .initrd_size = initrd_len,
+        .cmdline = cfg.append,
+        .linuxboot_rom = linuxboot,
+        .linuxboot_rom_size = linuxboot_len,
     };
     struct pc *pc = pc_create(vm, &pcfg, err, sizeof(err));
     g_free(firmware);
     g_free(vga_rom);
+    g_free(linuxboot);
+    g_free(kernel);
+    g_free(initrd);
     if (!pc) {
         fprintf(stderr, "hostel-vm: %s\n", err);
         vm_destroy(vm);
@@ -370,14 +404,14 @@ int main(int argc, char **argv)
         return cfg.firmware ? VM_EXIT_BAD_INPUT : VM_EXIT_HOST_ERROR;
     }
     if (vm_create_vcpus(vm, cfg.cpus, err, sizeof(err)) < 0 ||
-        (cfg.kernel && pc_set_boot_state(vm, &boot, err, sizeof(err)) < 0)) {
+        (cfg.kernel && !cfg.firmware && pc_set_boot_state(vm, &boot, err, sizeof(err)) < 0)) {
         fprintf(stderr, "hostel-vm: %s\n", err);
         vm_destroy(vm);
         pc_destroy(pc);
         g_free(vm);
         return VM_EXIT_HOST_ERROR;
     }
-    if (!cfg.quiet && cfg.kernel)
+    if (!cfg.quiet && cfg.kernel && !cfg.firmware)
         fprintf(stderr, "hostel-vm: booting %s (%s, %s compression) with %" PRIu64 " MiB and %u vCPU%s\n",
                 cfg.kernel, loader_boot_kind_name(boot.image.kind), boot.image.compression,
                 cfg.mem_mib, cfg.cpus, cfg.cpus == 1 ? "" : "s");

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "acpi.h"
+#include "fwboot.h"
 #include "pc_internal.h"
 #include "png_write.h"
 #include "vm.h"
@@ -138,9 +139,11 @@ static void pc_vga_lfb_map(void *opaque, uint64_t gpa, bool mapped)
 /* The firmware's boot order (fw_cfg "bootorder"): one OpenFirmware device
  * path per line, as SeaBIOS matches them; "HALT" ends the list so devices
  * left out are not tried. */
-static char *pc_boot_order(const struct pc *pc, const char *order)
+static char *pc_boot_order(const struct pc *pc, const char *order, bool kernel)
 {
     GString *out = g_string_new(NULL);
+    if (kernel)
+        g_string_append(out, "/rom@" FWBOOT_ROM_NAME "\n");
     gchar **items = g_strsplit(order, ",", 0);
     for (gchar **it = items; *it; it++) {
         if (strcmp(*it, "cd") == 0 && pc->has_cdrom_drive)
@@ -154,7 +157,7 @@ static char *pc_boot_order(const struct pc *pc, const char *order)
 }
 
 /* What firmware reads through fw_cfg. */
-static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
+static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg, char *err, size_t errlen)
 {
     struct fw_cfg *fw = &pc->fw_cfg;
     struct guest_mem *mem = &pc->vm->mem;
@@ -189,7 +192,11 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg)
         return -1;
     if (cfg->vga_rom && fw_cfg_add_file(fw, "pci1234,1111.rom", cfg->vga_rom, (uint32_t)cfg->vga_rom_size) < 0)
         return -1;
-    char *order = pc_boot_order(pc, cfg->boot_order ? cfg->boot_order : "cd,disk");
+    if (cfg->kernel &&
+        fwboot_add_linux(fw, cfg->kernel, cfg->kernel_size, cfg->initrd, cfg->initrd_size, cfg->cmdline,
+                         guest_mem_low_size(mem), cfg->linuxboot_rom, cfg->linuxboot_rom_size, err, errlen) < 0)
+        return -1;
+    char *order = pc_boot_order(pc, cfg->boot_order ? cfg->boot_order : "cd,disk", cfg->kernel != NULL);
     int rc = fw_cfg_add_file(fw, "bootorder", order, (uint32_t)strlen(order) + 1);
     g_free(order);
     if (rc < 0)
@@ -343,9 +350,13 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
      * answer: KVM batches them, and they reach the VGA at the next exit. */
     if (ok && vm->hv->coalesce_mmio && vm->hvm)
         vm->hv->coalesce_mmio(vm->hvm, VM_VGA_WINDOW_START, 0x20000);
-    if (ok && pc->firmware && pc_fill_fw_cfg(pc, cfg) < 0) {
-        snprintf(err, errlen, "Internal error: the firmware configuration does not fit.");
-        ok = false;
+    if (ok && pc->firmware) {
+        err[0] = 0;
+        if (pc_fill_fw_cfg(pc, cfg, err, errlen) < 0) {
+            if (!err[0])
+                snprintf(err, errlen, "Internal error: the firmware configuration does not fit.");
+            ok = false;
+        }
     }
     if (!ok) {
         for (size_t j = 0; j < ports; j++)

@@ -34,6 +34,14 @@ struct pc_config {
     unsigned boot_menu_ms;                /* show the boot menu this long (0: no menu) */
     const uint8_t *vga_rom;               /* the VGA option ROM, or NULL */
     size_t vga_rom_size;
+    /* A Linux kernel to boot through the firmware (fwboot.h), or NULL. */
+    const uint8_t *kernel;
+    size_t kernel_size;
+    const uint8_t *initrd;
+    size_t initrd_size;
+    const char *cmdline;
+    const uint8_t *linuxboot_rom;
+    size_t linuxboot_rom_size;
 };
 
 /* Create and map the board's devices. Returns NULL with a sentence in err

@@ -28,7 +28,8 @@ expect() {   # expect STATUS 'TEXT' -- ARGS...
 
 expect 0 "Usage: hostel-vm [--kernel FILE | --firmware FILE]" -- --help
 expect 0 "hostel-vm 0." -- --version
-expect 64 "give --kernel or --firmware, not both" -- --kernel "$GUEST" --firmware "$GUEST"
+expect 64 "--kernel-entry is for booting without firmware" -- --kernel "$GUEST" --firmware /usr/share/seabios/bios-256k.bin --kernel-entry pvh
+expect 66 "Only a Linux bzImage can boot through the firmware" -- --kernel "$GUEST" --firmware /usr/share/seabios/bios-256k.bin
 expect 64 "--initrd and --append need --kernel" -- --append quiet
 expect 66 "Could not read the firmware" -- --firmware "$TMP/missing"
 expect 66 "is not a BIOS image" -- --firmware "$GUEST"
@@ -54,7 +55,7 @@ expect 66 "neither a regular file nor a block device" -- --cdrom "$TMP"
 expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot floppy
 expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot cd,,disk
 expect 64 "--boot-menu wants how long" -- --boot-menu 0
-expect 64 "--boot and --boot-menu are for the firmware" -- --kernel "$GUEST" --boot cd
+expect 64 "--boot and --boot-menu are for the firmware: add --firmware" -- --kernel "$GUEST" --boot cd
 expect 66 "exists and is not a socket" -- --control "$TMP/odd.img"
 
 # A file that is no kernel: rejected with a sentence (status 66), or, on a
