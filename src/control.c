@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gio/gunixfdlist.h>
+
+#include "display.h"
 #include "pc.h"
 #include "vm.h"
 
@@ -25,6 +28,102 @@ static void control_emit_state(struct control *c, const char *state, const char 
                                       "PropertiesChanged",
                                       g_variant_new("(sa{sv}as)", CONTROL_INTERFACE, &changed, NULL), NULL);
     }
+}
+
+static void control_emit(struct control *c, const char *signal, GVariant *args)
+{
+    g_variant_ref_sink(args);
+    for (guint i = 0; i < c->connections->len; i++)
+        g_dbus_connection_emit_signal(g_ptr_array_index(c->connections, i), NULL, CONTROL_OBJECT_PATH,
+                                      CONTROL_INTERFACE, signal, args, NULL);
+    g_variant_unref(args);
+}
+
+/* About 30 times a second while clients are connected: render the screen
+ * and tell them what changed. */
+static gboolean control_render_tick(gpointer opaque)
+{
+    struct control *c = opaque;
+    struct display_rect rects[DISPLAY_MAX_DAMAGE];
+    pthread_mutex_lock(&c->vm->dev_lock);
+    struct display *d = pc_render(c->pc);
+    uint64_t gen = d->generation;
+    unsigned w = d->width, h = d->height, stride = d->stride;
+    unsigned n = display_take_damage(d, rects, DISPLAY_MAX_DAMAGE);
+    pthread_mutex_unlock(&c->vm->dev_lock);
+    if (gen != c->display_generation) {
+        c->display_generation = gen;
+        control_emit(c, "DisplayChanged", g_variant_new("(uuut)", w, h, stride, (guint64)gen));
+    }
+    if (n) {
+        GVariantBuilder b;
+        g_variant_builder_init(&b, G_VARIANT_TYPE("a(uuuu)"));
+        for (unsigned i = 0; i < n; i++)
+            g_variant_builder_add(&b, "(uuuu)", rects[i].x, rects[i].y, rects[i].w, rects[i].h);
+        control_emit(c, "Damage", g_variant_new("(a(uuuu))", &b));
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void control_update_render_timer(struct control *c)
+{
+    bool want = c->connections && c->connections->len > 0;
+    if (want && !c->render_source) {
+        c->render_source = g_timeout_add(CONTROL_RENDER_MS, control_render_tick, c);
+    } else if (!want && c->render_source) {
+        g_source_remove(c->render_source);
+        c->render_source = 0;
+    }
+}
+
+/* Serial console output arrives on vCPU threads; it is handed to the main
+ * loop, which sends it as ConsoleOutput. */
+static gboolean control_console_flush(gpointer opaque)
+{
+    struct control *c = opaque;
+    g_mutex_lock(&c->console_lock);
+    GBytes *data = c->console_out->len ? g_byte_array_free_to_bytes(c->console_out) : NULL;
+    if (data)
+        c->console_out = g_byte_array_new();
+    c->console_flush_pending = false;
+    g_mutex_unlock(&c->console_lock);
+    if (data && c->connections) {
+        control_emit(c, "ConsoleOutput",
+                     g_variant_new("(@ay)", g_variant_new_from_bytes(G_VARIANT_TYPE("ay"), data, TRUE)));
+    }
+    if (data)
+        g_bytes_unref(data);
+    return G_SOURCE_REMOVE;
+}
+
+static void control_console_write(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct control *c = opaque;
+    g_mutex_lock(&c->console_lock);
+    /* Nobody listening, or a client not keeping up: keep the last 64 KiB. */
+    if (c->console_out->len + len > CONTROL_CONSOLE_MAX)
+        g_byte_array_remove_range(c->console_out, 0,
+                                  MIN(c->console_out->len, c->console_out->len + len - CONTROL_CONSOLE_MAX));
+    g_byte_array_append(c->console_out, buf, (guint)MIN(len, CONTROL_CONSOLE_MAX));
+    bool schedule = !c->console_flush_pending;
+    c->console_flush_pending = true;
+    g_mutex_unlock(&c->console_lock);
+    if (schedule)
+        g_main_context_invoke(NULL, control_console_flush, c);
+}
+
+/* Console input waits here until the UART has room. */
+static gboolean control_console_feed(gpointer opaque)
+{
+    struct control *c = opaque;
+    pthread_mutex_lock(&c->vm->dev_lock);
+    size_t n = pc_console_input(c->pc, c->console_in->data, c->console_in->len);
+    pthread_mutex_unlock(&c->vm->dev_lock);
+    g_byte_array_remove_range(c->console_in, 0, (guint)n);
+    if (c->console_in->len)
+        return G_SOURCE_CONTINUE;
+    c->console_in_source = 0;
+    return G_SOURCE_REMOVE;
 }
 
 static void return_error(GDBusMethodInvocation *inv, GDBusError code, const char *msg)
@@ -95,6 +194,56 @@ static void control_method(GDBusConnection *conn, const gchar *sender, const gch
         g_free(text);
         if (rc == 0)
             return;
+    } else if (strcmp(method, "Reset") == 0) {
+        vm_request_stop(vm, VM_STOP_RESET, VM_EXIT_RESET, "Reset from the control interface.");
+    } else if (strcmp(method, "MouseEvent") == 0) {
+        gint32 dx, dy, dz;
+        guint32 buttons;
+        g_variant_get(params, "(iiiu)", &dx, &dy, &dz, &buttons);
+        pthread_mutex_lock(&vm->dev_lock);
+        pc_mouse_event(c->pc, dx, dy, dz, buttons);
+        pthread_mutex_unlock(&vm->dev_lock);
+    } else if (strcmp(method, "GetDisplay") == 0) {
+        pthread_mutex_lock(&vm->dev_lock);
+        struct display *d = pc_render(c->pc);
+        unsigned w = d->width, h = d->height, stride = d->stride;
+        guint64 gen = d->generation;
+        int fd = d->fd;
+        pthread_mutex_unlock(&vm->dev_lock);
+        GUnixFDList *fds = g_unix_fd_list_new();
+        GError *gerr = NULL;
+        int idx = g_unix_fd_list_append(fds, fd, &gerr);
+        if (idx < 0) {
+            return_error(inv, G_DBUS_ERROR_FAILED, gerr->message);
+            g_error_free(gerr);
+            g_object_unref(fds);
+            return;
+        }
+        g_dbus_method_invocation_return_value_with_unix_fd_list(
+            inv, g_variant_new("(huuut)", idx, w, h, stride, gen), fds);
+        g_object_unref(fds);
+        return;
+    } else if (strcmp(method, "ChangeCdrom") == 0 || strcmp(method, "EjectCdrom") == 0) {
+        const gchar *file = NULL;
+        if (method[0] == 'C')
+            g_variant_get(params, "(&s)", &file);
+        pthread_mutex_lock(&vm->dev_lock);
+        rc = pc_change_cdrom(c->pc, file, err, sizeof(err));
+        pthread_mutex_unlock(&vm->dev_lock);
+    } else if (strcmp(method, "ConsoleInput") == 0) {
+        gsize n = 0;
+        GVariant *bytes = g_variant_get_child_value(params, 0);
+        const guint8 *data = g_variant_get_fixed_array(bytes, &n, 1);
+        if (c->console_in->len + n > CONTROL_CONSOLE_MAX) {
+            rc = -1;
+            snprintf(err, sizeof(err), "The serial console has not taken the previous %u bytes yet; send less, "
+                     "or wait.", c->console_in->len);
+        } else {
+            g_byte_array_append(c->console_in, data, (guint)n);
+            if (!c->console_in_source)
+                c->console_in_source = g_timeout_add(CONTROL_CONSOLE_MS, control_console_feed, c);
+        }
+        g_variant_unref(bytes);
     } else {
         return_error(inv, G_DBUS_ERROR_UNKNOWN_METHOD, "No such method.");
         return;
@@ -125,6 +274,7 @@ static void control_connection_closed(GDBusConnection *conn, gboolean remote_van
 {
     struct control *c = opaque;
     g_ptr_array_remove(c->connections, conn);
+    control_update_render_timer(c);
 }
 
 static gboolean control_new_connection(GDBusServer *server, GDBusConnection *conn, gpointer opaque)
@@ -139,6 +289,7 @@ static gboolean control_new_connection(GDBusServer *server, GDBusConnection *con
     }
     g_signal_connect(conn, "closed", G_CALLBACK(control_connection_closed), c);
     g_ptr_array_add(c->connections, g_object_ref(conn));
+    control_update_render_timer(c);
     return TRUE;
 }
 
@@ -189,6 +340,10 @@ int control_start(struct control *c, struct vm *vm, struct pc *pc, const char *p
     }
     c->path = g_strdup(path);
     c->connections = g_ptr_array_new_with_free_func(g_object_unref);
+    g_mutex_init(&c->console_lock);
+    c->console_out = g_byte_array_new();
+    c->console_in = g_byte_array_new();
+    c->console_chardev = (struct chardev){ .write = control_console_write, .opaque = c };
     gchar *address = g_dbus_address_escape_value(path);
     gchar *full = g_strdup_printf("unix:path=%s", address);
     g_free(address);
@@ -218,6 +373,18 @@ int control_start(struct control *c, struct vm *vm, struct pc *pc, const char *p
 
 void control_stop(struct control *c, const char *reason)
 {
+    if (c->render_source)
+        g_source_remove(c->render_source);
+    c->render_source = 0;
+    if (c->console_in_source)
+        g_source_remove(c->console_in_source);
+    c->console_in_source = 0;
+    if (c->console_out) {
+        control_console_flush(c);   /* the last output before the stop */
+        /* A flush still queued on the main context must find nothing. */
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+    }
     if (c->connections) {
         control_emit_state(c, "stopped", reason);
         for (guint i = 0; i < c->connections->len; i++) {
@@ -242,5 +409,11 @@ void control_stop(struct control *c, const char *reason)
     if (c->node) {
         g_dbus_node_info_unref(c->node);
         c->node = NULL;
+    }
+    if (c->console_out) {
+        g_byte_array_unref(c->console_out);
+        g_byte_array_unref(c->console_in);
+        c->console_out = c->console_in = NULL;
+        g_mutex_clear(&c->console_lock);
     }
 }

@@ -33,6 +33,9 @@ static const char usage_text[] =
     "  --control PATH     serve the control interface (org.hostel.VM1, D-Bus\n"
     "                     peer-to-peer) on a unix socket at PATH\n"
     "  --screenshot-on-exit FILE  write the guest's screen as a PNG when it stops\n"
+    "  --uuid UUID        the machine's UUID, as the guest sees it (default: random)\n"
+    "  --no-reboot        stop (exit status 2) when the guest resets, instead of\n"
+    "                     restarting the machine\n"
     "  --kernel FILE      boot this kernel directly (without --firmware): Linux bzImage,\n"
     "                     vmlinux ELF (PVH or 64-bit entry) or multiboot image\n"
     "  --initrd FILE      initial RAM disk (multiboot: the first module)\n"
@@ -52,7 +55,7 @@ static const char usage_text[] =
     "\n"
     "On a terminal, Ctrl-A x stops the VM.\n"
     "\n"
-    "Exit status: 0 the guest powered off; 2 the guest asked for a reset;\n"
+    "Exit status: 0 the guest powered off; 2 the guest reset (with --no-reboot);\n"
     "4 triple fault; 6 the guest ran an instruction that could not be run;\n"
     "8 host error; 10 stopped by a signal or Ctrl-A x; 64 bad usage;\n"
     "66 a file could not be read or is not a bootable image; 68 no usable KVM.\n"
@@ -60,7 +63,7 @@ static const char usage_text[] =
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_APPEND, OPT_MEMORY, OPT_CPUS, OPT_CPU, OPT_SERIAL,
        OPT_STATS, OPT_QUIET, OPT_VERSION, OPT_KERNEL_ENTRY, OPT_FIRMWARE, OPT_FIRMWARE_LOG, OPT_DISK,
-       OPT_CDROM, OPT_BOOT, OPT_BOOT_MENU, OPT_CONTROL, OPT_SCREENSHOT_ON_EXIT };
+       OPT_CDROM, OPT_BOOT, OPT_BOOT_MENU, OPT_CONTROL, OPT_SCREENSHOT_ON_EXIT, OPT_NO_REBOOT, OPT_UUID };
 
 static const struct {
     const char *name;
@@ -83,6 +86,8 @@ static const struct option long_options[] = {
     { "boot-menu", required_argument, NULL, OPT_BOOT_MENU },
     { "control", required_argument, NULL, OPT_CONTROL },
     { "screenshot-on-exit", required_argument, NULL, OPT_SCREENSHOT_ON_EXIT },
+    { "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+    { "uuid", required_argument, NULL, OPT_UUID },
     { "initrd", required_argument, NULL, OPT_INITRD },
     { "append", required_argument, NULL, OPT_APPEND },
     { "memory", required_argument, NULL, OPT_MEMORY },
@@ -132,6 +137,13 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
         case OPT_CDROM: cfg->cdrom = optarg; break;
         case OPT_CONTROL: cfg->control = optarg; break;
         case OPT_SCREENSHOT_ON_EXIT: cfg->screenshot_on_exit = optarg; break;
+        case OPT_NO_REBOOT: cfg->no_reboot = true; break;
+        case OPT_UUID:
+            if (!g_uuid_string_is_valid(optarg))
+                return usage_error("--uuid wants a UUID such as 123e4567-e89b-12d3-a456-426614174000, not '%s'.",
+                                   optarg);
+            cfg->uuid = optarg;
+            break;
         case OPT_BOOT: {
             gchar **items = g_strsplit(optarg, ",", 0);
             bool good = items[0] != NULL;
@@ -230,6 +242,19 @@ static uint8_t *read_file(const char *path, const char *what, size_t *len, char 
     }
     *len = n;
     return (uint8_t *)data;
+}
+
+/* The serial console's output goes to the terminal and to control clients. */
+struct tee {
+    const struct chardev *out[2];
+};
+
+static void tee_write(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct tee *t = opaque;
+    for (unsigned i = 0; i < 2; i++)
+        if (t->out[i])
+            t->out[i]->write(t->out[i]->opaque, buf, len);
 }
 
 static void write_to_file(void *opaque, const uint8_t *buf, size_t len)
@@ -369,12 +394,14 @@ int main(int argc, char **argv)
 
     struct console con;
     console_init(&con, vm);
+    struct tee serial = { .out = { cfg.serial_stdio ? &con.out : NULL, NULL } };
+    struct chardev serial_dev = { .write = tee_write, .opaque = &serial };
     struct pc_config pcfg = {
         .firmware = cfg.firmware,
         .firmware_image = firmware,
         .firmware_size = firmware_len,
         .ncpus = cfg.cpus,
-        .serial_out = cfg.serial_stdio ? &con.out : NULL,
+        .serial_out = &serial_dev,
         .firmware_log = fwlog ? &fwlog_dev : NULL,
         .disk = disk,
         .cdrom_drive = cdrom != NULL || cfg.firmware != NULL,
@@ -391,6 +418,15 @@ int main(int argc, char **argv)
         .linuxboot_rom = linuxboot,
         .linuxboot_rom_size = linuxboot_len,
     };
+    /* The UUID as the guest sees it: the 16 bytes in the string's order. */
+    gchar *uuid_str = cfg.uuid ? g_strdup(cfg.uuid) : g_uuid_string_random();
+    for (unsigned i = 0, j = 0; i < 16 && uuid_str[j]; j++) {
+        if (uuid_str[j] == '-')
+            continue;
+        pcfg.uuid[i++] = (uint8_t)(g_ascii_xdigit_value(uuid_str[j]) << 4 | g_ascii_xdigit_value(uuid_str[j + 1]));
+        j++;
+    }
+    g_free(uuid_str);
     struct pc *pc = pc_create(vm, &pcfg, err, sizeof(err));
     g_free(firmware);
     g_free(vga_rom);
@@ -421,7 +457,9 @@ int main(int argc, char **argv)
     if (cfg.serial_stdio)
         console_attach_input(&con, pc_uart(pc));
     struct control control = {0};
-    if (cfg.control && control_start(&control, vm, pc, cfg.control, err, sizeof(err)) < 0) {
+    if (cfg.control && control_start(&control, vm, pc, cfg.control, err, sizeof(err)) == 0)
+        serial.out[1] = control_console(&control);
+    else if (cfg.control) {
         fprintf(stderr, "hostel-vm: %s\n", err);
         console_restore(&con);
         vm_destroy(vm);
@@ -456,10 +494,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "hostel-vm: stats: run_ms=%" PRIu64 " exits=%" PRIu64 " io_exits=%" PRIu64
                 " emulated=%" PRIu64 "\n", (now - vm->start_ns) / 1000000, exits, io, emulated);
     }
+    bool reboot = vm->stop_reason == VM_STOP_RESET && !cfg.no_reboot;
     vm_destroy(vm);
     pc_destroy(pc);
     g_free(vm);
     if (fwlog && fwlog != stderr)
         fclose(fwlog);
+    if (reboot) {
+        /* A reset reboots the machine: the same process starts afresh, with
+         * the same options, so every device and vCPU is in its power-on
+         * state (the control socket closes and comes back). */
+        fflush(NULL);
+        execv("/proc/self/exe", argv);
+        fprintf(stderr, "hostel-vm: Could not restart for the guest's reboot (%s); stopping instead.\n",
+                strerror(errno));
+    }
     return status;
 }

@@ -6,6 +6,7 @@
 
 #include "acpi.h"
 #include "fwboot.h"
+#include "smbios.h"
 #include "pc_internal.h"
 #include "png_write.h"
 #include "vm.h"
@@ -191,6 +192,23 @@ static int pc_fill_fw_cfg(struct pc *pc, const struct pc_config *cfg, char *err,
         acpi_add_to_fw_cfg(fw, &acpi) < 0)
         return -1;
     if (cfg->vga_rom && fw_cfg_add_file(fw, "pci1234,1111.rom", cfg->vga_rom, (uint32_t)cfg->vga_rom_size) < 0)
+        return -1;
+    /* SMBIOS: the firmware copies the tables and places the entry point. */
+    struct smbios_config sm = {
+        .ncpus = cfg->ncpus, .ram_below_4g = guest_mem_low_size(mem),
+        .ram_above_4g = mem->ram_size - guest_mem_low_size(mem), .version = HOSTEL_VERSION,
+    };
+    memcpy(sm.uuid, cfg->uuid, sizeof(sm.uuid));
+    uint8_t *anchor = NULL, *table = NULL;
+    size_t anchor_len = 0, table_len = 0;
+    if (smbios_build(&sm, &anchor, &anchor_len, &table, &table_len) < 0)
+        return -1;
+    int sm_rc = fw_cfg_add_file(fw, SMBIOS_TABLES_FILE, table, (uint32_t)table_len) |
+                fw_cfg_add_file(fw, SMBIOS_ANCHOR_FILE, anchor, (uint32_t)anchor_len) |
+                fw_cfg_add(fw, FW_CFG_UUID, cfg->uuid, 16);
+    free(anchor);
+    free(table);
+    if (sm_rc < 0)
         return -1;
     if (cfg->kernel &&
         fwboot_add_linux(fw, cfg->kernel, cfg->kernel_size, cfg->initrd, cfg->initrd_size, cfg->cmdline,
@@ -400,6 +418,42 @@ int pc_screenshot(struct pc *pc, const char *path, char *err, size_t errlen)
     vm_flush_coalesced(pc->vm);
     vga_render(&pc->vga, &pc->display);
     return display_write_png(&pc->display, path, err, errlen);
+}
+
+struct display *pc_render(struct pc *pc)
+{
+    vm_flush_coalesced(pc->vm);
+    vga_render(&pc->vga, &pc->display);
+    return &pc->display;
+}
+
+int pc_change_cdrom(struct pc *pc, const char *path, char *err, size_t errlen)
+{
+    if (!pc->has_cdrom_drive) {
+        snprintf(err, errlen, "This VM has no CD-ROM drive (it booted a kernel directly without one).");
+        return -1;
+    }
+    struct blockdev *bd = NULL;
+    if (path) {
+        /* Opening a file does not touch device state: no need to hold the
+         * device lock meanwhile, but the caller does; it is quick. */
+        bd = blockdev_open(path, BLOCKDEV_CDROM, err, errlen);
+        if (!bd)
+            return -1;
+    }
+    if (ide_cdrom_change(&pc->ide, 1, 0, bd) < 0) {
+        blockdev_close(bd);
+        snprintf(err, errlen, "Internal error: the CD-ROM drive is missing.");
+        return -1;
+    }
+    blockdev_close(pc->cdrom);
+    pc->cdrom = bd;
+    return 0;
+}
+
+size_t pc_console_input(struct pc *pc, const uint8_t *data, size_t len)
+{
+    return uart16550_receive(&pc->com1, data, len);
 }
 
 int pc_screen_text(struct pc *pc, char *buf, size_t cap, char *err, size_t errlen)

@@ -13,11 +13,13 @@ struct vm;
 struct pc;
 struct uart16550;
 struct blockdev;
+struct display;
 
 struct pc_config {
     /* BIOS image to start from, or NULL to boot a kernel directly
      * (boot.c prepares memory and pc_set_boot_state the vCPU). */
     const char *firmware;
+    uint8_t uuid[16];                     /* the machine's UUID (SMBIOS, fw_cfg) */
     const uint8_t *firmware_image;        /* its contents */
     size_t firmware_size;
     unsigned ncpus;
@@ -67,6 +69,12 @@ void pc_mouse_event(struct pc *pc, int dx, int dy, int dz, unsigned buttons);
 void pc_power_button(struct pc *pc);
 /* Write what the screen shows as a PNG. */
 int pc_screenshot(struct pc *pc, const char *path, char *err, size_t errlen);
+/* Render the screen into the shared display and return it. */
+struct display *pc_render(struct pc *pc);
+/* Put the ISO at path into the CD-ROM drive (NULL: eject the medium). */
+int pc_change_cdrom(struct pc *pc, const char *path, char *err, size_t errlen);
+/* Feed bytes to the serial console's input; returns how many it took. */
+size_t pc_console_input(struct pc *pc, const uint8_t *data, size_t len);
 /* The text-mode screen, one line per row. */
 int pc_screen_text(struct pc *pc, char *buf, size_t cap, char *err, size_t errlen);
 

@@ -83,6 +83,8 @@ struct vm_config {
     unsigned boot_menu_ms;
     const char *control;        /* control socket path */
     const char *screenshot_on_exit;
+    bool no_reboot;             /* a guest reset stops the VM */
+    const char *uuid;           /* NULL: random */
     const char *kernel;
     const char *initrd;
     const char *append;

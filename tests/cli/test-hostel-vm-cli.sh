@@ -57,6 +57,7 @@ expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot cd,,disk
 expect 64 "--boot-menu wants how long" -- --boot-menu 0
 expect 64 "--boot and --boot-menu are for the firmware: add --firmware" -- --kernel "$GUEST" --boot cd
 expect 66 "exists and is not a socket" -- --control "$TMP/odd.img"
+expect 64 "--uuid wants a UUID" -- --uuid 1234
 
 # A file that is no kernel: rejected with a sentence (status 66), or, on a
 # machine without KVM, the missing-KVM sentence (68) comes first.

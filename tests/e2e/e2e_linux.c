@@ -45,6 +45,9 @@ static int run_one(const char *vm, const char *kernel, const char *initrd, const
     double t_ready = now_s() - t0;
     if (!strstr(c.buf, "Hostel default guest: Linux "))
         return fail(&c, "no banner from the guest's init");
+    /* Through the firmware the guest reads Hostel's SMBIOS tables. */
+    if (fw && !strstr(c.buf, "DMI: Hostel Hostel Virtual Machine"))
+        return fail(&c, "the guest did not find Hostel's SMBIOS tables");
     char expect_cpus[64];
     snprintf(expect_cpus, sizeof(expect_cpus), ", %s CPU(s)", cpus);
     if (!strstr(c.buf, expect_cpus))

@@ -8,7 +8,9 @@
  * DISK is copied to WORKDIR (the test writes to its copy).
  * Exit: 0 pass, 1 fail, 77 skipped (no usable KVM). */
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -102,6 +104,31 @@ static bool screenshot_shows(GDBusConnection *conn, const char *png, const char 
     return strstr(text, want) != NULL;
 }
 
+static GString *console_seen;
+
+static void on_console(GDBusConnection *c, const char *sender, const char *path, const char *iface,
+                       const char *signal, GVariant *params, gpointer opaque)
+{
+    gsize n = 0;
+    GVariant *bytes = g_variant_get_child_value(params, 0);
+    const char *data = g_variant_get_fixed_array(bytes, &n, 1);
+    g_string_append_len(console_seen, data, (gssize)n);
+    g_variant_unref(bytes);
+}
+
+/* Dispatch signals until the console stream contains want. */
+static bool wait_console_signal(const char *want, double deadline)
+{
+    while (now_s() < deadline) {
+        while (g_main_context_iteration(NULL, FALSE))
+            ;
+        if (strstr(console_seen->str, want))
+            return true;
+        child_drain(&vm, 0.05);
+    }
+    return false;
+}
+
 static int run_cd(const char *hostel_vm, const char *iso, const char *disk, const char *dir)
 {
     char sock[512], png[512];
@@ -114,6 +141,9 @@ static int run_cd(const char *hostel_vm, const char *iso, const char *disk, cons
     GDBusConnection *conn = control_connect(sock, now_s() + 30);
     if (!conn)
         return fail("could not connect to the control socket");
+    console_seen = g_string_new(NULL);
+    g_dbus_connection_signal_subscribe(conn, NULL, "org.hostel.VM1", "ConsoleOutput", "/org/hostel/VM", NULL,
+                                       G_DBUS_SIGNAL_FLAGS_NONE, on_console, NULL, NULL);
 
     /* SeaBIOS offers its menu; Esc opens it and it lists both drives. */
     char *screen = wait_screen(conn, "Press ESC for boot menu", now_s() + timeout);
@@ -177,6 +207,12 @@ static int run_cd(const char *hostel_vm, const char *iso, const char *disk, cons
         child_wait_for(&vm, "serial-54", (size_t)ready, now_s() + 60) < 0)
         return fail("the serial console did not run a typed command");
     double t_typed = now_s() - t0;
+    /* The serial console also reaches control clients, both ways. */
+    if (!wait_console_signal("serial-54", now_s() + 10))
+        return fail("ConsoleOutput did not carry the serial console's output");
+    GVariant *in = g_variant_new_fixed_array(G_VARIANT_TYPE_BYTE, "echo ctl-$((5*5))\n", 19, 1);
+    if (!call_ok(conn, "ConsoleInput", g_variant_new_tuple(&in, 1)) || !wait_console_signal("ctl-25", now_s() + 60))
+        return fail("ConsoleInput did not reach the guest's serial shell");
 
     /* Linux's clocksource selection sees the HPET and can run on it; the
      * local APIC timer ticks. */
@@ -194,6 +230,43 @@ static int run_cd(const char *hostel_vm, const char *iso, const char *disk, cons
     if (cs < 0 || cur < 0 || !hpet || (eol && hpet > eol) || !strstr(vm.buf + cs, "lapic-5=1") ||
         strncmp(vm.buf + cur, "cur-6=hpet", 10) != 0)
         return fail("the HPET is not a working clocksource, or the local APIC timer does not tick");
+
+    /* The shared framebuffer shows the text screen: not all one colour. */
+    GUnixFDList *fds = NULL;
+    GError *gerr = NULL;
+    GVariant *disp = g_dbus_connection_call_with_unix_fd_list_sync(conn, NULL, "/org/hostel/VM", "org.hostel.VM1",
+                                                                   "GetDisplay", NULL, G_VARIANT_TYPE("(huuut)"),
+                                                                   G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &fds,
+                                                                   NULL, &gerr);
+    if (!disp)
+        return fail(gerr->message);
+    gint32 idx;
+    guint32 dw, dh, dstride;
+    guint64 dgen;
+    g_variant_get(disp, "(huuut)", &idx, &dw, &dh, &dstride, &dgen);
+    int dfd = g_unix_fd_list_get(fds, idx, NULL);
+    const uint32_t *px = dfd >= 0 ? mmap(NULL, (size_t)dstride * dh, PROT_READ, MAP_SHARED, dfd, 0) : MAP_FAILED;
+    if (px == MAP_FAILED || dw < 640 || dh < 400)
+        return fail("GetDisplay did not give a mappable framebuffer of a text screen");
+    unsigned lit = 0;
+    for (size_t i = 0; i < (size_t)dstride / 4 * dh; i++)
+        lit += px[i] != px[0];
+    munmap((void *)px, (size_t)dstride * dh);
+    close(dfd);
+    g_object_unref(fds);
+    g_variant_unref(disp);
+    if (lit < 500)
+        return fail("the shared framebuffer is blank");
+    /* Removable media: eject, a bad path is refused with a sentence, insert. */
+    GVariant *bad = call(conn, "ChangeCdrom", g_variant_new("(s)", "/nonexistent.iso"), NULL);
+    if (bad)
+        return fail("ChangeCdrom accepted a missing file");
+    if (!call_ok(conn, "EjectCdrom", NULL) || !call_ok(conn, "ChangeCdrom", g_variant_new("(s)", iso)))
+        return fail("the CD-ROM could not be ejected and inserted again");
+    if (!call_ok(conn, "MouseEvent", g_variant_new("(iiiu)", 5, -3, 1, 1u)) ||
+        !call_ok(conn, "MouseEvent", g_variant_new("(iiiu)", 0, 0, 0, 0u)))
+        return fail("MouseEvent failed");
+    printf("e2e-pc: display %ux%u, %u lit pixels; media change and mouse calls answered\n", dw, dh, lit);
 
     /* The ACPI power button: the guest shuts itself down. */
     if (!call_ok(conn, "Shutdown", NULL))
@@ -230,6 +303,15 @@ static int run_disk(const char *hostel_vm, const char *disk)
                         " && echo write-$((3*5))\n") < 0 ||
         child_wait_for(&vm, "write-15", (size_t)ready, now_s() + 120) < 0)
         return fail("the guest could not write to its disk");
+    /* A reboot restarts the machine: the firmware and the boot loader run
+     * again and the system comes back. */
+    size_t before = vm.len;
+    if (child_type(&vm, "reboot -f\n") < 0)
+        return fail("could not type reboot");
+    long again = child_wait_for(&vm, "HOSTEL-E2E-READY", before, now_s() + timeout);
+    if (again < 0 || !strstr(vm.buf + before, "SYSLINUX"))
+        return fail("the guest did not come back after reboot -f");
+    double t_reboot = now_s() - t0;
     if (child_type(&vm, "poweroff -f\n") < 0)
         return fail("could not type poweroff");
     int status = child_wait_exit(&vm, now_s() + 60);
@@ -241,7 +323,8 @@ static int run_disk(const char *hostel_vm, const char *disk)
         strcmp(got, "HOSTEL-DISK-WRITE") != 0)
         return fail("the guest's write did not reach the disk image");
     fclose(f);
-    printf("\ne2e-pc: PASS disk: userspace_s=%.1f total_s=%.1f\n", t_ready, now_s() - t0);
+    printf("\ne2e-pc: PASS disk: userspace_s=%.1f rebooted_s=%.1f total_s=%.1f\n", t_ready, t_reboot,
+           now_s() - t0);
     return 0;
 }
 

@@ -11,7 +11,7 @@ DIR=$2
 failed=0
 # name|vCPUs|expected exit status|kernel command line|expected console text
 while IFS='|' read -r name cpus want append expect; do
-    out=$("$VM" --kernel "$DIR/guest-$name.elf" --cpus "$cpus" --memory 64 --quiet --stats \
+    out=$("$VM" --kernel "$DIR/guest-$name.elf" --cpus "$cpus" --memory 64 --quiet --stats --no-reboot \
           --append "$append" 2>&1 < /dev/null)
     status=$?
     label="$name${append:+ ($append)}"
