@@ -737,14 +737,13 @@ static double cpu_seconds(pid_t pid)
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Is this smaps mapping the guest's RAM? hostel-vm: its memfd. QEMU: the
- * anonymous read-write mapping of (just over) the RAM size -- QEMU maps
- * pc.ram alone, 2 MiB aligned, followed by a PROT_NONE guard page. */
+/* Is this smaps mapping the guest's RAM? Both VMMs map it as one anonymous
+ * read-write mapping of (just over) the RAM size -- QEMU maps pc.ram alone,
+ * 2 MiB aligned, followed by a PROT_NONE guard page; hostel-vm exactly. */
 static bool is_guest_ram(bool hostel, const char *perms, const char *name, double size_kib)
 {
     double ram_kib = (double)o.memory * 1024;
-    if (hostel)
-        return strstr(name, "hostel-guest-ram") != NULL;
+    (void)hostel;
     return perms[0] == 'r' && perms[1] == 'w' && (!*name || strncmp(name, "[anon", 5) == 0) &&
            size_kib >= ram_kib && size_kib <= ram_kib + 4096;
 }
@@ -910,7 +909,7 @@ static int bench_mem(void)
         }
     }
     printf("%s: method: guest halts (cli; hlt) after printing a ready line; 2.5 s later /proc/PID/smaps is\n"
-           "%s:   read; overhead = total Rss - Rss of the guest RAM mapping (hostel-vm: its memfd; QEMU: the\n"
+           "%s:   read; overhead = total Rss - Rss of the guest RAM mapping (hostel-vm: its anonymous RAM; QEMU: the\n"
            "%s:   anonymous %lu MiB pc.ram mapping). Firmware ROMs (QEMU's BIOS, option ROMs) count as overhead.\n"
            "%s:   Rss counts shared library pages in full. Medians of %u runs. Kernel memory (KVM's page\n"
            "%s:   tables, vCPU state) is not in Rss and not counted.\n",

@@ -1,6 +1,6 @@
-/* Guest RAM: one memfd, mapped once in this process, laid out as a PC:
- * RAM from 0 up to the PCI hole (at most 3 GiB), the rest above 4 GiB.
- * The memfd lets the RAM be shared with other processes and saved later. */
+/* Guest RAM: one anonymous mapping in this process, 2 MiB aligned and
+ * backed by transparent huge pages where the host allows, laid out as a PC:
+ * RAM from 0 up to the PCI hole (at most 3 GiB), the rest above 4 GiB. */
 #ifndef HOSTEL_MEMORY_H
 #define HOSTEL_MEMORY_H
 
@@ -20,8 +20,8 @@ struct guest_region {
 };
 
 struct guest_mem {
-    int memfd;
-    uint8_t *base;        /* whole mapping of the memfd */
+    int memfd;            /* -1: the RAM is anonymous memory */
+    uint8_t *base;        /* the whole mapping */
     uint64_t ram_size;    /* bytes of RAM in total */
     struct guest_region regions[GUEST_MEM_MAX_REGIONS];
     unsigned nregions;
