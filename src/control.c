@@ -362,7 +362,7 @@ int control_start(struct control *c, struct vm *vm, struct pc *pc, const char *p
     if (!c->server) {
         snprintf(err, errlen, "Cannot listen on the control socket %s (%s).", path, gerr->message);
         g_error_free(gerr);
-        control_stop(c, NULL);
+        control_stop(c, false, NULL);
         return -1;
     }
     chmod(path, 0600);
@@ -371,7 +371,7 @@ int control_start(struct control *c, struct vm *vm, struct pc *pc, const char *p
     return 0;
 }
 
-void control_stop(struct control *c, const char *reason)
+void control_stop(struct control *c, bool restarting, const char *reason)
 {
     if (c->render_source)
         g_source_remove(c->render_source);
@@ -386,7 +386,7 @@ void control_stop(struct control *c, const char *reason)
             ;
     }
     if (c->connections) {
-        control_emit_state(c, "stopped", reason);
+        control_emit_state(c, restarting ? "restarting" : "stopped", reason);
         for (guint i = 0; i < c->connections->len; i++) {
             GDBusConnection *conn = g_ptr_array_index(c->connections, i);
             g_dbus_connection_flush_sync(conn, NULL, NULL);

@@ -53,7 +53,9 @@ static inline const struct chardev *control_console(struct control *c)
     return &c->console_chardev;
 }
 
-/* Tell clients the VM stopped (reason: a sentence), then close the socket. */
-void control_stop(struct control *c, const char *reason);
+/* Tell clients the VM stopped, or is restarting in place for a reset
+ * (reason: a sentence when something went wrong, else ""), then close the
+ * socket. */
+void control_stop(struct control *c, bool restarting, const char *reason);
 
 #endif

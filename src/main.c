@@ -471,8 +471,13 @@ int main(int argc, char **argv)
     status = vm_run(vm);
     if (cfg.screenshot_on_exit && pc_screenshot(pc, cfg.screenshot_on_exit, err, sizeof(err)) < 0)
         fprintf(stderr, "hostel-vm: %s\n", err);
-    if (cfg.control)
-        control_stop(&control, vm->stop_report);
+    if (cfg.control) {
+        /* A power-off the guest or the user asked for is no news: no reason. */
+        bool normal = vm->stop_reason == VM_STOP_POWER_OFF || vm->stop_reason == VM_STOP_USER ||
+                      vm->stop_reason == VM_STOP_RESET;
+        control_stop(&control, vm->stop_reason == VM_STOP_RESET && !cfg.no_reboot,
+                     normal ? "" : vm->stop_report);
+    }
     console_restore(&con);
     if (con.dropped)
         fprintf(stderr, "hostel-vm: %llu bytes of the guest's console output were dropped because "

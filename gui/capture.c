@@ -1,0 +1,218 @@
+#include "capture.h"
+
+#include "input.h"
+
+struct hostel_capture {
+    HostelDisplay *display;
+    GtkWidget *toplevel;
+    const struct hostel_capture_ops *ops;
+    gpointer data;
+    guint host_keyval;
+    gboolean on_click;
+    gboolean sensitive;
+    gboolean active;
+    GdkSeat *seat;
+    struct hostel_motion motion;
+    guint32 buttons;
+    guint8 held[HOSTEL_INPUT_EVDEV_MAX / 8 + 1];    /* keys down in the guest, by evdev code */
+};
+
+static void capture_set_held(struct hostel_capture *c, unsigned code, gboolean down)
+{
+    if (down)
+        c->held[code / 8] |= (guint8)(1u << (code % 8));
+    else
+        c->held[code / 8] &= (guint8)~(1u << (code % 8));
+}
+
+/* End the capture: give the seat back and lift whatever the guest still
+ * sees pressed. */
+static void capture_end(struct hostel_capture *c, gboolean ungrab)
+{
+    if (!c->active)
+        return;
+    c->active = FALSE;
+    if (ungrab && c->seat)
+        gdk_seat_ungrab(c->seat);
+    c->seat = NULL;
+    for (unsigned code = 0; code <= HOSTEL_INPUT_EVDEV_MAX; code++) {
+        if (c->held[code / 8] & (1u << (code % 8))) {
+            capture_set_held(c, code, FALSE);
+            c->ops->key(c->data, code, FALSE);
+        }
+    }
+    if (c->buttons) {
+        c->buttons = 0;
+        c->ops->mouse(c->data, 0, 0, 0, 0);
+    }
+    hostel_motion_reset(&c->motion);
+    c->ops->changed(c->data, FALSE);
+}
+
+gboolean hostel_capture_start(struct hostel_capture *c, const GdkEvent *trigger)
+{
+    if (c->active)
+        return TRUE;
+    GtkWidget *w = GTK_WIDGET(c->display);
+    GdkWindow *win = gtk_widget_get_window(w);
+    if (!c->sensitive || !win || !gtk_widget_get_mapped(w))
+        return FALSE;
+    GdkDisplay *gd = gtk_widget_get_display(w);
+    GdkSeat *seat = gdk_display_get_default_seat(gd);
+    GdkCursor *blank = gdk_cursor_new_for_display(gd, GDK_BLANK_CURSOR);
+    GdkGrabStatus st = gdk_seat_grab(seat, win, GDK_SEAT_CAPABILITY_ALL, FALSE, blank, trigger, NULL, NULL);
+    g_object_unref(blank);
+    if (st != GDK_GRAB_SUCCESS)
+        return FALSE;
+    c->seat = seat;
+    c->active = TRUE;
+    c->buttons = 0;
+    hostel_motion_reset(&c->motion);
+    /* Motion is measured from where the pointer is now. */
+    int x, y, dx, dy;
+    gdk_device_get_position(gdk_seat_get_pointer(seat), NULL, &x, &y);
+    hostel_motion_feed(&c->motion, x, y, 1, &dx, &dy);
+    gtk_widget_grab_focus(w);
+    c->ops->changed(c->data, TRUE);
+    return TRUE;
+}
+
+void hostel_capture_release(struct hostel_capture *c)
+{
+    capture_end(c, TRUE);
+}
+
+gboolean hostel_capture_active(struct hostel_capture *c)
+{
+    return c->active;
+}
+
+static gboolean capture_key(GtkWidget *w, GdkEventKey *ev, gpointer p)
+{
+    struct hostel_capture *c = p;
+    if (!c->active)
+        return FALSE;
+    gboolean pressed = ev->type == GDK_KEY_PRESS;
+    if (c->host_keyval && ev->keyval == c->host_keyval) {
+        /* The host key never reaches the guest; letting go of it releases. */
+        if (!pressed)
+            capture_end(c, TRUE);
+        return TRUE;
+    }
+    unsigned code = hostel_input_evdev_code(ev->hardware_keycode);
+    if (code) {
+        capture_set_held(c, code, pressed);
+        c->ops->key(c->data, code, pressed);
+    }
+    return TRUE;
+}
+
+static gboolean capture_button(GtkWidget *w, GdkEventButton *ev, gpointer p)
+{
+    struct hostel_capture *c = p;
+    if (ev->type != GDK_BUTTON_PRESS && ev->type != GDK_BUTTON_RELEASE)
+        return TRUE;    /* GDK's synthesized double and triple clicks */
+    if (!c->active) {
+        if (ev->type == GDK_BUTTON_PRESS && ev->button == GDK_BUTTON_PRIMARY && c->on_click)
+            hostel_capture_start(c, (GdkEvent *)ev);
+        return TRUE;
+    }
+    guint32 bit = hostel_input_button_bit(ev->button);
+    if (!bit)
+        return TRUE;
+    if (ev->type == GDK_BUTTON_PRESS)
+        c->buttons |= bit;
+    else
+        c->buttons &= ~bit;
+    c->ops->mouse(c->data, 0, 0, 0, c->buttons);
+    return TRUE;
+}
+
+static gboolean capture_motion(GtkWidget *w, GdkEventMotion *ev, gpointer p)
+{
+    struct hostel_capture *c = p;
+    if (!c->active)
+        return FALSE;
+    int dx, dy;
+    /* Root coordinates: the same frame however the widget moves. */
+    if (hostel_motion_feed(&c->motion, ev->x_root, ev->y_root, hostel_display_get_scale(c->display), &dx, &dy))
+        c->ops->mouse(c->data, dx, dy, 0, c->buttons);
+    return TRUE;
+}
+
+static gboolean capture_scroll(GtkWidget *w, GdkEventScroll *ev, gpointer p)
+{
+    struct hostel_capture *c = p;
+    if (!c->active)
+        return FALSE;
+    int dz = hostel_input_wheel(ev->direction);
+    if (dz)
+        c->ops->mouse(c->data, 0, 0, dz, c->buttons);
+    return TRUE;
+}
+
+static gboolean capture_grab_broken(GtkWidget *w, GdkEventGrabBroken *ev, gpointer p)
+{
+    capture_end(p, FALSE);
+    return FALSE;
+}
+
+static void capture_unmap(GtkWidget *w, gpointer p)
+{
+    capture_end(p, TRUE);
+}
+
+struct hostel_capture *hostel_capture_new(HostelDisplay *display, const struct hostel_capture_ops *ops,
+                                          gpointer data)
+{
+    struct hostel_capture *c = g_new0(struct hostel_capture, 1);
+    c->display = display;
+    c->ops = ops;
+    c->data = data;
+    c->on_click = TRUE;
+    c->host_keyval = GDK_KEY_Control_R;
+    c->toplevel = gtk_widget_get_toplevel(GTK_WIDGET(display));
+    GObject *d = G_OBJECT(display);
+    g_signal_connect(d, "button-press-event", G_CALLBACK(capture_button), c);
+    g_signal_connect(d, "button-release-event", G_CALLBACK(capture_button), c);
+    g_signal_connect(d, "motion-notify-event", G_CALLBACK(capture_motion), c);
+    g_signal_connect(d, "scroll-event", G_CALLBACK(capture_scroll), c);
+    g_signal_connect(d, "grab-broken-event", G_CALLBACK(capture_grab_broken), c);
+    g_signal_connect(d, "unmap", G_CALLBACK(capture_unmap), c);
+    /* Keys reach the toplevel first; taking them there keeps the window's
+     * own shortcuts from seeing what belongs to the guest. */
+    if (GTK_IS_WINDOW(c->toplevel)) {
+        g_signal_connect(c->toplevel, "key-press-event", G_CALLBACK(capture_key), c);
+        g_signal_connect(c->toplevel, "key-release-event", G_CALLBACK(capture_key), c);
+    }
+    return c;
+}
+
+void hostel_capture_free(struct hostel_capture *c)
+{
+    if (!c)
+        return;
+    capture_end(c, TRUE);
+    g_signal_handlers_disconnect_by_data(c->display, c);
+    if (GTK_IS_WINDOW(c->toplevel))
+        g_signal_handlers_disconnect_by_data(c->toplevel, c);
+    g_free(c);
+}
+
+void hostel_capture_set_host_key(struct hostel_capture *c, const char *key_name)
+{
+    guint kv = key_name ? gdk_keyval_from_name(key_name) : GDK_KEY_VoidSymbol;
+    c->host_keyval = kv == GDK_KEY_VoidSymbol ? GDK_KEY_Control_R : kv;
+}
+
+void hostel_capture_set_on_click(struct hostel_capture *c, gboolean on_click)
+{
+    c->on_click = on_click;
+}
+
+void hostel_capture_set_sensitive(struct hostel_capture *c, gboolean sensitive)
+{
+    c->sensitive = sensitive;
+    if (!sensitive)
+        capture_end(c, TRUE);
+}

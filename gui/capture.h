@@ -1,0 +1,43 @@
+/* Keyboard and mouse capture for a VM's screen.
+ *
+ * A click on the screen grabs the seat (gdk_seat_grab: keyboard and
+ * pointer, pointer hidden); from then on every key goes to the guest as
+ * its evdev code, including combinations the desktop would otherwise take
+ * (Alt+Tab) where the grab gets them first, and pointer motion goes as
+ * relative deltas (see input.h for the warp-free limit). The host key
+ * (released) ends the capture; so do a broken grab, the window losing the
+ * screen, and hostel_capture_release. Keys still held for the guest when
+ * the capture ends are released in the guest, so none stays stuck.
+ */
+#ifndef HOSTEL_GUI_CAPTURE_H
+#define HOSTEL_GUI_CAPTURE_H
+
+#include <gtk/gtk.h>
+
+#include "display-widget.h"
+
+struct hostel_capture_ops {
+    void (*key)(gpointer data, unsigned evdev_code, gboolean pressed);
+    void (*mouse)(gpointer data, int dx, int dy, int dz, guint32 buttons);
+    void (*changed)(gpointer data, gboolean captured);
+};
+
+struct hostel_capture;
+
+/* Watch the display's events (and its toplevel's keys). */
+struct hostel_capture *hostel_capture_new(HostelDisplay *display, const struct hostel_capture_ops *ops,
+                                          gpointer data);
+void hostel_capture_free(struct hostel_capture *c);
+
+/* The host key as a GDK key name ("Control_R"). */
+void hostel_capture_set_host_key(struct hostel_capture *c, const char *key_name);
+/* Whether a click captures (the capture-on-click setting). */
+void hostel_capture_set_on_click(struct hostel_capture *c, gboolean on_click);
+/* Whether input may go to the guest at all (FALSE while it is not running). */
+void hostel_capture_set_sensitive(struct hostel_capture *c, gboolean sensitive);
+
+gboolean hostel_capture_start(struct hostel_capture *c, const GdkEvent *trigger);
+void hostel_capture_release(struct hostel_capture *c);
+gboolean hostel_capture_active(struct hostel_capture *c);
+
+#endif

@@ -1,0 +1,552 @@
+#!/usr/bin/env python3
+"""The GUI test: hostel under Xvfb, driven through AT-SPI and xdotool.
+
+1. Create a VM with the "New virtual machine" assistant (name, OS by
+   search, memory, processors, disk size) and check the list and the
+   definition file.
+2. Change its memory in the settings dialog.
+3. Start it (the VM program comes from HOSTEL_VM): its window shows the
+   VM's screen. With the fake VM (--fake-record): the test pattern is on
+   the screen at the right aspect; keys typed while the window has
+   captured the keyboard reach the VM as the right evdev codes and the
+   host key releases it; pointer motion arrives as relative deltas; a
+   damaged square and a mode change are redrawn; a stopped (SIGSTOP) VM
+   shows as "Not responding" while the GUI keeps answering.
+4. Stop it from the VM window's Power menu; the window closes and the
+   list says "Stopped".
+5. With the fake VM: a VM that fails to start and one that dies are
+   reported in a dialog with the reason.
+6. Delete the VM (with confirmation).
+
+Run by run-gui-test.sh, which sets up the display, the buses and a
+private home. The VM program and the timeouts are parameters, so the same
+scenario runs against the real hostel-vm.
+"""
+
+import argparse
+import glob
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import gi
+
+gi.require_version("GLib", "2.0")
+from gi.repository import GLib  # noqa: E402
+
+from atspi_ui import Atspi, Ui, UiError, dump  # noqa: E402
+import screen_check  # noqa: E402
+
+VM_NAME = "Test VM"
+# GtkAssistant's title is the page's.
+ASSISTANT_TITLES = ("Name and installation image", "Operating system", "Memory and processors", "Disk", "Summary")
+GIB = 1024 ** 3
+
+
+def log(msg):
+    print(f"gui-test: {msg}", flush=True)
+
+
+def evdev_codes():
+    """KEY_* from the kernel's header: the codes the guest must see."""
+    codes = {}
+    with open("/usr/include/linux/input-event-codes.h") as f:
+        for line in f:
+            m = re.match(r"#define\s+(KEY_\w+)\s+(\d+)\b", line)
+            if m:
+                codes[m.group(1)] = int(m.group(2))
+    return codes
+
+
+class Record:
+    """What the fake VM recorded (fake_vm.c)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def lines(self):
+        try:
+            with open(self.path) as f:
+                return [line.rstrip("\n") for line in f]
+        except FileNotFoundError:
+            return []
+
+    def keys(self):
+        out = []
+        for line in self.lines():
+            p = line.split()
+            if p[0] == "key":
+                out.append((int(p[1]), p[2] == "1"))
+        return out
+
+    def mouse(self):
+        return [tuple(int(v) for v in line.split()[1:]) for line in self.lines() if line.startswith("mouse ")]
+
+    def methods(self):
+        return [line.split()[1] for line in self.lines() if line.startswith("method ")]
+
+    def pids(self):
+        return [int(line.split()[1]) for line in self.lines() if line.startswith("pid ")]
+
+
+def xdotool(*args):
+    subprocess.run(["xdotool", *args], check=True)
+
+
+class Test:
+    def __init__(self, args):
+        self.args = args
+        self.ui = Ui(("hostel", "Hostel"), args.timeout_scale)
+        self.record = Record(args.fake_record) if args.fake_record else None
+        self.hostel = None
+        # An "installation image" Hostel does not recognise (the fake VM
+        # never reads it; a real hostel-vm gets no CD).
+        self.iso = None
+        if self.record:
+            self.iso = os.path.join(args.work, "install.iso")
+            with open(self.iso, "wb") as f:
+                f.truncate(1024 * 1024)
+
+    # ---- helpers ----
+
+    def main_window(self):
+        return self.ui.window("Hostel")
+
+    def vm_window(self):
+        return self.ui.window(VM_NAME)
+
+    def definition(self):
+        files = glob.glob(os.path.join(self.args.data_home, "hostel", "machines", "*", "machine.hostel"))
+        if len(files) != 1:
+            raise UiError(f"expected one VM definition, found {files}")
+        kf = GLib.KeyFile()
+        kf.load_from_file(files[0], GLib.KeyFileFlags.NONE)
+        return files[0], kf
+
+    def row_state(self, state):
+        """The VM's row in the main window says state."""
+        lst = self.ui.find(self.main_window(), role="list box", name="Virtual machines")
+        return lst is not None and self.ui.find(lst, role="label", name=state) is not None
+
+    def alert(self, contains):
+        for w in self.ui.windows():
+            if w.get_role_name() in ("alert", "dialog") and self.ui.find(w, role="label", contains=contains):
+                return w
+        return None
+
+    def close_alert(self, contains):
+        a = self.ui.wait(f"a dialog saying '{contains}'", lambda: self.alert(contains), 20)
+        texts = [self.ui.text(l) for l in self.ui.find_all(a, role="label")]
+        log(f"dialog: {' / '.join(t for t in texts if t)}")
+        self.ui.press_button(a, "Close")
+        self.ui.wait("the dialog to close", lambda: self.alert(contains) is None)
+        return texts
+
+    # ---- steps ----
+
+    def start_hostel(self):
+        self.hostel_log = os.path.join(self.args.work, "hostel.log")
+        self.hostel = subprocess.Popen([self.args.hostel], stderr=open(self.hostel_log, "w"))
+        self.ui.wait("the main window", self.main_window, 30)
+
+    def create_vm(self):
+        ui = self.ui
+        ui.press_button(self.main_window(), "New virtual machine")
+        assistant = lambda: ui.window(ASSISTANT_TITLES)  # noqa: E731
+        ui.wait("the assistant", assistant)
+        name = ui.wait_labelled(assistant, "Name")
+        # A name the library refuses keeps the assistant on its first page.
+        ui.set_text(name, "Bad/name")
+        ui.wait("the name to be refused", lambda: ui.find(assistant(), role="label", contains="cannot contain '/'"))
+        if ui.find(assistant(), role="push button", name="Next", showing=True).get_state_set().contains(
+                Atspi.StateType.SENSITIVE):
+            raise UiError("Next is offered for a name with '/'")
+        ui.set_text(name, VM_NAME)
+        if self.iso:
+            ui.set_text(ui.wait_labelled(assistant, "Installation image"), self.iso)
+        ui.press_button(assistant, "Next")
+        # The OS: searched in the presets, or typed when there are none.
+        entry = ui.wait("the OS search or OS id entry",
+                        lambda: ui.find(assistant(), role="text", name="Search operating systems", showing=True)
+                        or ui.find(assistant(), role="text", name="Operating system ID", showing=True))
+        if entry.get_name() == "Search operating systems":
+            ui.set_text(entry, "Debian 12")
+            ui.wait("Debian 12 to be the only choice",
+                    lambda: [a.get_name() for a in ui.find_all(assistant(), role="list item", showing=True)]
+                    == ["Debian 12"], 5)
+        else:
+            ui.set_text(entry, "debian12")
+        ui.press_button(assistant, "Next")
+        ui.set_value(ui.wait_labelled(assistant, "Memory (MiB)"), 1536)
+        ui.set_value(ui.wait_labelled(assistant, "Processors"), 3)
+        ui.press_button(assistant, "Next")
+        ui.set_value(ui.wait_labelled(assistant, "Size (GiB)"), 8)
+        ui.press_button(assistant, "Next")
+        ui.wait_find(assistant, "the summary", role="label", contains="1536 MiB", showing=True)
+        ui.press_button(assistant, "Apply")
+        ui.wait("the assistant to close", lambda: assistant() is None)
+        ui.wait("the new VM in the list",
+                lambda: ui.find(self.main_window(), role="list item", name=VM_NAME)
+                or ui.find(self.main_window(), role="label", name=VM_NAME))
+        path, kf = self.definition()
+        checks = {("machine", "name"): VM_NAME, ("machine", "memory"): "1536", ("machine", "cpus"): "3",
+                  ("machine", "os"): "debian12"}
+        for (group, key), want in checks.items():
+            got = kf.get_string(group, key)
+            if got != want:
+                raise UiError(f"{path}: [{group}] {key} is '{got}', not '{want}'")
+        if self.iso and kf.get_string("cdrom", "file") != self.iso:
+            raise UiError(f"{path}: the CD-ROM is '{kf.get_string('cdrom', 'file')}', not '{self.iso}'")
+        disk = os.path.join(os.path.dirname(path), kf.get_string("disk0", "file"))
+        if os.path.getsize(disk) != 8 * GIB:
+            raise UiError(f"the disk {disk} has {os.path.getsize(disk)} bytes, not 8 GiB")
+        log(f"created {path}: memory 1536, 3 CPUs, debian12, 8 GiB disk")
+
+    def change_settings(self):
+        ui = self.ui
+        ui.press_button(self.main_window, "Settings")
+        dialog = lambda: ui.window(f"Settings of “{VM_NAME}”", roles=("dialog", "frame"))  # noqa: E731
+        ui.wait("the settings dialog", dialog)
+        ui.set_value(ui.wait_labelled(dialog, "Memory (MiB)"), 1024)
+        ui.press_button(dialog, "Save")
+        ui.wait("the settings dialog to close", lambda: dialog() is None)
+        path, kf = self.definition()
+        if kf.get_string("machine", "memory") != "1024":
+            raise UiError(f"{path}: the memory was not saved")
+        log("settings saved: memory 1024")
+
+    def start_vm(self):
+        ui = self.ui
+        ui.press_button(self.main_window, "Start")
+        ui.wait("the VM window", self.vm_window, 30)
+        ui.wait("the VM to be running", lambda: ui.find(self.vm_window(), role="label", name="Running"), 30)
+        self.screen = ui.wait_find(self.vm_window, "the screen", role="drawing area", name="Screen")
+        # Let the first frame arrive and the window settle.
+        time.sleep(1.0 * self.args.timeout_scale)
+
+    def shot(self):
+        x, y, w, h = self.ui.extents(self.screen)
+        return screen_check.Shot(x, y, w, h)
+
+    def check_pattern(self, want_aspect):
+        def found():
+            try:
+                return screen_check.find_pattern(self.shot())
+            except AssertionError as e:
+                self.last_pattern_error = str(e)
+                return None
+        self.last_pattern_error = ""
+        try:
+            boxes, whole = self.ui.wait("the test pattern on the screen", found, 10)
+        except UiError as e:
+            raise UiError(f"{e}: {self.last_pattern_error}")
+        got = screen_check.aspect(whole)
+        if abs(got - want_aspect) > 0.03 * want_aspect:
+            raise UiError(f"the screen is drawn {whole}, aspect {got:.3f}, not {want_aspect:.3f}")
+        x, y, w, h = self.ui.extents(self.screen)
+        # Scaled to the window: it fills the width or the height.
+        if abs((whole[2] - whole[0]) - w) > 3 and abs((whole[3] - whole[1]) - h) > 3:
+            raise UiError(f"the screen {whole} does not fill the {w}x{h} widget")
+        return whole
+
+    def capture_label(self, contains):
+        return self.ui.find(self.vm_window(), role="label", contains=contains)
+
+    def check_input(self, codes):
+        ui = self.ui
+        x, y, w, h = ui.extents(self.screen)
+        xdotool("mousemove", str(x + w // 2), str(y + h // 2))
+        xdotool("click", "1")
+        ui.wait("the keyboard to be captured", lambda: self.capture_label("Press Right Ctrl to release"), 10)
+        before = len(self.record.keys())
+        xdotool("key", "a", "Return", "alt+Tab")
+        want = [(codes["KEY_A"], True), (codes["KEY_A"], False), (codes["KEY_ENTER"], True),
+                (codes["KEY_ENTER"], False), (codes["KEY_LEFTALT"], True), (codes["KEY_TAB"], True)]
+        # xdotool lets go of a combination's keys in an order of its own.
+        released = {(codes["KEY_TAB"], False), (codes["KEY_LEFTALT"], False)}
+        ui.wait("the keys at the VM", lambda: len(self.record.keys()) >= before + len(want) + 2, 10)
+        got = self.record.keys()[before:]
+        if got[:len(want)] != want or set(got[len(want):]) != released or len(got) != len(want) + 2:
+            raise UiError(f"the VM got keys {got}, not {want} and then {released}")
+        log(f"keys reached the VM: {got}")
+
+        # Relative motion: 40 pixels right, in guest pixels.
+        scale = w / 640.0 if w / 640.0 < h / 480.0 else h / 480.0
+        before = len(self.record.mouse())
+        xdotool("mousemove_relative", "--", "40", "0")
+        expect = 40 / scale
+        ui.wait("the motion at the VM", lambda: sum(m[0] for m in self.record.mouse()[before:]) >= expect - 2, 10)
+        moves = self.record.mouse()[before:]
+        dx, dy = sum(m[0] for m in moves), sum(m[1] for m in moves)
+        if abs(dx - expect) > 2 or dy != 0:
+            raise UiError(f"the VM's pointer moved {dx},{dy}, not {expect:.1f},0")
+        log(f"pointer motion reached the VM: {dx},{dy} in {len(moves)} events")
+
+    def check_damage_and_mode(self):
+        whole = self.check_pattern(640 / 480)
+        xdotool("key", "y")
+        cx, cy = (whole[0] + whole[2]) // 2, (whole[1] + whole[3]) // 2
+        self.ui.wait("the yellow square", lambda: self.shot().pixel(cx, cy) == screen_check.YELLOW, 10)
+        log("a damaged rectangle was redrawn")
+        xdotool("key", "r")
+        self.ui.wait("the new mode", lambda: self._aspect_is(800 / 450), 10)
+        log("the mode change (DisplayChanged) was shown")
+
+    def _aspect_is(self, want):
+        try:
+            _, whole = screen_check.find_pattern(self.shot())
+        except AssertionError:
+            return False
+        return abs(screen_check.aspect(whole) - want) < 0.03 * want
+
+    def check_release(self, codes):
+        ui = self.ui
+        xdotool("key", "Control_R")
+        ui.wait("the keyboard to be released", lambda: self.capture_label("Click the screen to capture"), 10)
+        before = len(self.record.keys())
+        xdotool("key", "a")
+        time.sleep(1.0 * self.args.timeout_scale)
+        after = self.record.keys()
+        if len(after) != before:
+            raise UiError(f"keys reached the VM after the release: {after[before:]}")
+        if any(code == codes["KEY_RIGHTCTRL"] for code, _ in after):
+            raise UiError("the host key reached the VM")
+        log("the host key released the keyboard and was not passed on")
+
+    def check_not_responding(self):
+        ui = self.ui
+        pid = self.record.pids()[-1]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            ui.wait("'Not responding' in the VM window",
+                    lambda: ui.find(self.vm_window(), role="label", name="Not responding"), 20)
+            ui.wait("'Not responding' in the list", lambda: self.row_state("Not responding"), 20)
+            # The GUI still answers: open and close the main menu.
+            t0 = time.monotonic()
+            ui.find(self.main_window(), role="toggle button", name="Main menu")
+            if time.monotonic() - t0 > 2 * self.args.timeout_scale:
+                raise UiError("the GUI took too long to answer while the VM hung")
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        ui.wait("the VM to be running again", lambda: ui.find(self.vm_window(), role="label", name="Running"), 20)
+        log("a hung VM showed as Not responding, the GUI kept answering")
+
+    def stop_vm(self):
+        ui = self.ui
+        if self.args.stop == "shutdown":
+            self.menu_item(self.vm_window, "Power", "Shut down")
+        else:
+            self.menu_item(self.vm_window, "Power", "Force power off")
+            confirm = ui.wait("the power off confirmation", lambda: self.alert("unsaved work in it is lost"))
+            ui.press_button(confirm, "Force power off")
+        ui.wait("the VM window to close", lambda: self.vm_window() is None, 30)
+        ui.wait("the VM to be stopped in the list", lambda: self.row_state("Stopped"), 20)
+        method = "Shutdown" if self.args.stop == "shutdown" else "PowerOff"
+        if self.record and method not in self.record.methods():
+            raise UiError(f"the VM never got {method}")
+        log(f"stopped from the VM window ({method})")
+
+    def menu_item(self, window_fn, menu, item):
+        """Open a header bar menu and choose an item."""
+        ui = self.ui
+        ui.press(ui.wait_find(window_fn, f"the {menu} menu button", role="toggle button", name=menu))
+        ui.press(ui.wait_find(window_fn, f"the item '{item}'", role="push button", name=item, showing=True))
+
+    def check_pause(self):
+        ui = self.ui
+        ui.press_button(self.main_window, "Pause")
+        ui.wait("the VM to be paused", lambda: self.row_state("Paused"), 10)
+        ui.press_button(self.main_window, "Resume")
+        ui.wait("the VM to run again", lambda: self.row_state("Running"), 10)
+        if self.record and self.record.methods()[-2:] != ["Pause", "Resume"]:
+            raise UiError(f"the VM got {self.record.methods()}, not Pause and Resume")
+        log("paused and resumed from the main window")
+
+    def check_reset(self):
+        ui = self.ui
+        self.menu_item(self.vm_window, "Power", "Reset")
+        confirm = ui.wait("the reset confirmation", lambda: self.alert("unsaved work in it is lost"))
+        ui.press_button(confirm, "Reset")
+        ui.wait("the VM to get Reset", lambda: "Reset" in self.record.methods(), 10)
+        # hostel-vm drops its clients on a reset; the window reconnects.
+        time.sleep(1.0 * self.args.timeout_scale)
+        if self.vm_window() is None:
+            raise UiError("the VM window closed on a reset")
+        ui.wait("the VM to be running after the reset",
+                lambda: ui.find(self.vm_window(), role="label", name="Running"), 10)
+        self.check_pattern(800 / 450)
+        log("reset: the window reconnected and shows the screen")
+
+    def check_eject(self):
+        ui = self.ui
+        self.menu_item(self.vm_window, "Main menu", "Eject CD")
+        ui.wait("the VM to get EjectCdrom", lambda: "EjectCdrom" in self.record.methods(), 10)
+        path, kf = self.definition()
+        try:
+            cdrom = kf.get_string("cdrom", "file")
+        except GLib.Error:
+            cdrom = ""
+        if cdrom:
+            raise UiError(f"{path}: the ejected CD is still in the definition")
+        log("ejected the CD, and the definition says so")
+
+    def check_screenshot(self):
+        ui = self.ui
+        target = os.path.join(self.args.work, "shot.png")
+        self.menu_item(self.vm_window, "Main menu", "Take screenshot…")
+        chooser = lambda: ui.window("Save screenshot", roles=("file chooser", "dialog", "frame"))  # noqa: E731
+        ui.wait("the screenshot file chooser", chooser)
+        # GTK's own file chooser labels its name entry "Name:".
+        ui.set_text(ui.wait("the file name entry", lambda: ui.labelled(chooser(), "Name:")
+                            or ui.labelled(chooser(), "Name")), target)
+        ui.press_button(chooser, "Save")
+        ui.wait("the screenshot file", lambda: os.path.exists(target), 10)
+        gi.require_version("GdkPixbuf", "2.0")
+        from gi.repository import GdkPixbuf
+        pb = GdkPixbuf.Pixbuf.new_from_file(target)
+        if (pb.get_width(), pb.get_height()) != (800, 450):
+            raise UiError(f"the screenshot is {pb.get_width()}x{pb.get_height()}, not 800x450")
+        log("screenshot saved through the VM")
+
+    def check_preview(self):
+        ui = self.ui
+        subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Hostel$", "windowraise", "%@"],
+                       check=False)
+        preview = ui.wait_find(self.main_window, "the screen preview", role="drawing area", name="Screen preview")
+
+        def shows():
+            x, y, w, h = ui.extents(preview)
+            try:
+                return screen_check.find_pattern(screen_check.Shot(x, y, w, h))
+            except AssertionError:
+                return None
+        ui.wait("the VM's screen in the main window's preview", shows, 10)
+        subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{VM_NAME}$", "windowraise", "%@"],
+                       check=False)
+        log("the main window previews the running VM's screen")
+
+    def check_command_line(self):
+        """hostel --vm NAME in a second process: the running instance opens
+        (and starts) the VM; an unknown name fails with a sentence."""
+        ui = self.ui
+        bad = subprocess.run([self.args.hostel, "--vm", "No such VM"], capture_output=True, text=True,
+                             timeout=30 * self.args.timeout_scale)
+        if bad.returncode != 1 or "No such VM" not in bad.stderr:
+            raise UiError(f"hostel --vm with an unknown name: status {bad.returncode}, '{bad.stderr.strip()}'")
+        self.close_alert("cannot be opened")
+        ok = subprocess.run([self.args.hostel, "--vm", VM_NAME], capture_output=True, text=True,
+                            timeout=60 * self.args.timeout_scale)
+        if ok.returncode != 0:
+            raise UiError(f"hostel --vm '{VM_NAME}' failed ({ok.returncode}): {ok.stderr.strip()}")
+        ui.wait("the VM window", self.vm_window, 30)
+        ui.wait("the VM to be running", lambda: ui.find(self.vm_window(), role="label", name="Running"), 30)
+        self.screen = ui.wait_find(self.vm_window, "the screen", role="drawing area", name="Screen")
+        log("hostel --vm opened and started the VM in the running instance")
+
+    def check_start_failure(self):
+        with open(self.args.fail_file, "w") as f:
+            f.write("The disk image is not readable.\n")
+        try:
+            self.ui.press_button(self.main_window, "Start")
+            texts = self.close_alert("could not start")
+            if not any("The disk image is not readable." in t for t in texts):
+                raise UiError(f"the start error does not say why: {texts}")
+        finally:
+            os.unlink(self.args.fail_file)
+        self.ui.wait("the VM to be stopped in the list", lambda: self.row_state("Stopped"), 20)
+        log("a VM that failed to start was reported with its reason")
+
+    def check_crash(self):
+        self.check_command_line()
+        os.kill(self.record.pids()[-1], signal.SIGKILL)
+        texts = self.close_alert("stopped")
+        if not any("ended without saying why" in t for t in texts):
+            raise UiError(f"the crash is not explained: {texts}")
+        self.ui.wait("the VM window to close", lambda: self.vm_window() is None, 10)
+        self.ui.wait("the VM to be stopped in the list", lambda: self.row_state("Stopped"), 20)
+        log("a VM that died was reported")
+
+    def delete_vm(self):
+        ui = self.ui
+        ui.press_button(self.main_window, "Delete")
+        confirm = ui.wait("the confirmation", lambda: self.alert("cannot be undone"))
+        ui.press_button(confirm, "Delete")
+        ui.wait("the VM to leave the list", lambda: ui.find(self.main_window(), role="label", name=VM_NAME) is None)
+        if glob.glob(os.path.join(self.args.data_home, "hostel", "machines", "*")):
+            raise UiError("the VM's directory is still there")
+        log("deleted")
+
+    def run(self):
+        codes = evdev_codes()
+        self.start_hostel()
+        try:
+            self.create_vm()
+            self.change_settings()
+            self.start_vm()
+            if self.record:
+                self.check_pattern(640 / 480)
+                log("the VM's screen shows its test pattern")
+                self.check_input(codes)
+                self.check_damage_and_mode()
+                self.check_release(codes)
+                self.check_not_responding()
+            self.check_pause()
+            if self.record:
+                self.check_reset()
+                self.check_eject()
+                self.check_screenshot()
+                self.check_preview()
+            else:
+                shot = self.shot()
+                if shot.bbox((0, 0, 0), tolerance=20)[1] == shot.width * shot.height:
+                    raise UiError("the VM's screen stayed black")
+            self.stop_vm()
+            if self.record:
+                self.check_start_failure()
+                self.check_crash()
+            self.delete_vm()
+        except UiError:
+            lines = []
+            dump(self.ui.app(), lines)
+            print("gui-test: the application's windows:\n" + "\n".join(lines), file=sys.stderr)
+            raise
+        finally:
+            self.hostel.terminate()
+            try:
+                self.hostel.wait(10)
+            except subprocess.TimeoutExpired:
+                self.hostel.kill()
+            with open(self.hostel_log) as f:
+                output = f.read()
+            if output:
+                print(f"gui-test: hostel said:\n{output}", file=sys.stderr)
+        # GLib's warnings and criticals are bugs, even when nothing broke.
+        bad = [line for line in output.splitlines() if "-WARNING **" in line or "-CRITICAL **" in line]
+        if bad:
+            raise UiError("hostel printed warnings:\n" + "\n".join(bad))
+        return 0
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--hostel", required=True)
+    p.add_argument("--data-home", required=True)
+    p.add_argument("--work", required=True, help="a directory for the test's files")
+    p.add_argument("--fake-record", help="the fake VM's record file; without it the fake-only checks are skipped")
+    p.add_argument("--fail-file", help="FAKE_VM_FAIL_FILE")
+    p.add_argument("--timeout-scale", type=float, default=1.0)
+    p.add_argument("--stop", choices=("shutdown", "power-off"), default="shutdown",
+                   help="how the VM window stops the VM (a guest without ACPI support needs power-off)")
+    args = p.parse_args()
+    try:
+        return Test(args).run()
+    except UiError as e:
+        print(f"gui-test: FAILED: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
