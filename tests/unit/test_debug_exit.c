@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "debug_exit.h"
+#include "rng.h"
 
 struct fixture {
     struct debug_exit dev;
@@ -99,14 +100,6 @@ static void test_vmstate_roundtrip(void **state)
     uint8_t b = 1;
     bus_write(f->bus, DEBUG_EXIT_PORT, &b, 1);
     assert_int_equal(f->last_status, 3);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "fw_cfg.h"
+#include "rng.h"
 
 struct fixture {
     struct guest_mem mem;
@@ -181,14 +182,6 @@ static void test_reset_and_vmstate(void **state)
     assert_int_equal(vmstate_load(fw_cfg_device_ops.vmstate, &f->fw, sizeof(f->fw), buf, (size_t)n,
                                   err, sizeof(err)), 0);
     assert_int_equal(data_byte(f), 'c');
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "hpet.h"
+#include "rng.h"
 
 #define NS 1ull
 #define US 1000ull
@@ -827,14 +828,6 @@ static void test_vmstate(void **state)
 }
 
 /* ---- random access ------------------------------------------------------- */
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
 
 static const uint16_t reg_offsets[] = {
     CAP, CAP + 4, CONFIG, CONFIG + 4, ISR, ISR + 4, COUNTER, COUNTER + 4,

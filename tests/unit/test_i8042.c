@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "i8042.h"
+#include "rng.h"
 
 struct fixture {
     struct i8042 kbc;
@@ -736,14 +737,6 @@ static void test_vmstate_roundtrip(void **state)
     clock_fake_advance(&f->clock, 1000000000ull);
     for (int i = 0; i < 400; i++)
         (void)inb(f, 0x60);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "clock.h"
 #include "mc146818.h"
+#include "rng.h"
 
 #define MIB (1024ull * 1024)
 #define GIB (1024ull * MIB)
@@ -477,14 +478,6 @@ static void test_vmstate_roundtrip(void **state)
     assert_true(f->rtc.phase_ns < 1000000000u);
     advance(f, 2 * SEC);
     assert_int_equal(cmos_read(f, RTC_YEAR), 0x99);  /* clamped to 9999 */
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

@@ -9,6 +9,7 @@
 
 #include "pam.h"
 #include "vm.h"
+#include "rng.h"
 
 static unsigned set_memory_calls;
 static bool fail_set_memory;
@@ -174,14 +175,6 @@ static void test_small_rom_and_failure(void **state)
     regs_all(regs, 0x33);
     assert_int_equal(pam_update(&f->pam, regs, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "refused"));
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random(void **state)

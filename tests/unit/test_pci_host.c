@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "pci_host.h"
+#include "rng.h"
 
 struct fixture {
     struct pci_host host;
@@ -314,14 +315,6 @@ static void test_vmstate_roundtrip(void **state)
     assert_int_equal(in(f, 0xcf8, 4), 0x80fffffc);
     /* Still the same bridge at 00.0. */
     assert_ptr_equal(pci_host_lookup(&f->host, 0, 0), &f->host.bridge);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

@@ -10,6 +10,7 @@
 #include "bus.h"
 #include "piix3_isa.h"
 #include "piix4_pm.h"
+#include "rng.h"
 
 /* A 12-port register block standing in for the ACPI PM registers. */
 static uint64_t blk_read(void *opaque, uint64_t off, unsigned size)
@@ -135,14 +136,6 @@ static void test_pm_without_firmware(void **state)
     assert_int_equal(inb(pio, 0x600), 0xff);
     piix4_pm_device_ops.finalize(&pm);
     bus_free(pio);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_config(void **state)

@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "port92.h"
+#include "rng.h"
 
 struct fixture {
     struct port92 p92;
@@ -115,14 +116,6 @@ static void test_vmstate_roundtrip(void **state)
     n = vmstate_save(desc, &set, buf, sizeof(buf));
     assert_int_equal(vmstate_load(desc, &f->p92, sizeof(f->p92), buf, (size_t)n, err, sizeof(err)), 0);
     assert_int_equal(f->resets, 0);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

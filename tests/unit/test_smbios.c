@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "smbios.h"
+#include "rng.h"
 
 #define MIB (1024ull * 1024)
 #define GIB (1024ull * MIB)
@@ -501,14 +502,6 @@ static void test_invalid_configs(void **state)
     expect_fail(&cfg);
     cfg = base_config(~0u);
     expect_fail(&cfg);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 /* Random configurations, valid or not: builds either fail cleanly or give

@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "uart16550.h"
+#include "rng.h"
 
 #define COM1 0x3f8
 
@@ -353,14 +354,6 @@ static void test_vmstate_hostile(void **state)
     for (int i = 0; i < 40; i++)
         (void)inb(f, UART_RBR);
     assert_int_equal(f->uart.rx_count, 0);
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)

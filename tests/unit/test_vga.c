@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "display.h"
 #include "vga.h"
+#include "rng.h"
 
 #define MMIO_BAR2 0xfeb00000u
 
@@ -1347,14 +1348,6 @@ static void test_vmstate_hostile(void **state)
         memw(f, 0xa0000 + (uint32_t)i * 4099, 0x5a);
         (void)memr(f, 0xa0000 + (uint32_t)i * 4099);
     }
-}
-
-static uint32_t rng_next(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 static void test_random_access(void **state)
