@@ -173,12 +173,24 @@ static void print_json(JsonBuilder *b)
     json_node_unref(root);
 }
 
+/* A state for people (JSON keeps vmrun_state_name's English words). */
+static const char *state_label(enum vmrun_state s)
+{
+    switch (s) {
+    case VMRUN_RUNNING: return _("running");
+    case VMRUN_PAUSED: return _("paused");
+    case VMRUN_UNRESPONSIVE: return _("not responding");
+    case VMRUN_STOPPED: break;
+    }
+    return _("stopped");
+}
+
 static void print_vm(const struct vmdef *d)
 {
     printf(_("Name:       %s\n"), d->name);
     printf(_("UUID:       %s\n"), d->uuid);
     printf(_("OS:         %s\n"), d->os && d->os[0] ? d->os : _("(not set)"));
-    printf(_("State:      %s\n"), vmrun_state_name(vmrun_state(d)));
+    printf(_("State:      %s\n"), state_label(vmrun_state(d)));
     printf(_("Memory:     %u MiB\n"), d->memory_mib);
     printf(_("CPUs:       %u\n"), d->cpus);
     printf(_("Firmware:   %s\n"), d->firmware);
@@ -299,7 +311,7 @@ static int cmd_list(struct ctx *ctx, int argc, char **argv)
         for (guint i = 0; i < vms->len; i++) {
             const struct vmdef *d = g_ptr_array_index(vms, i);
             printf("%-24s %-12s %-10s %5u MiB %5u\n", d->name, d->os && d->os[0] ? d->os : "-",
-                   vmrun_state_name(vmrun_state(d)), d->memory_mib, d->cpus);
+                   state_label(vmrun_state(d)), d->memory_mib, d->cpus);
         }
     }
     int status = problems->len ? EXIT_DEFINITION : EXIT_OK;

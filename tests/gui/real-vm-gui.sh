@@ -1,0 +1,85 @@
+#!/bin/sh
+# The GUI with a real VM (busybox sh; runs where /dev/kvm works, inside
+# tests/nested/kvm-run.sh's L1 when the machine has none): a VM made with
+# the e2e ISO is started from the GUI (hostel --vm), keys typed into its
+# window with xdotool reach the guest's shell, the window shows exactly the
+# screen hostel-vm renders (found 1:1 in an X screen dump), and after the
+# power button the window closes without an error dialog.
+# Usage: real-vm-gui.sh HOSTEL HOSTELCTL HOSTEL_VM ISO DATA_DIR SCHEMA_DIR FIND_IMAGE
+GUI=$1 CTL=$2 ISO=$4 FIND=$7
+[ -c /dev/kvm ] || { echo "real-vm-gui: skipped: no /dev/kvm"; exit 77; }
+for tool in Xvfb xdotool xwd xwininfo; do
+    command -v $tool >/dev/null || { echo "real-vm-gui: skipped: $tool is missing"; exit 77; }
+done
+T=$(mktemp -d /tmp/real-vm-gui.XXXXXX)
+export HOME=$T/home XDG_DATA_HOME=$T/data XDG_CONFIG_HOME=$T/config XDG_RUNTIME_DIR=$T/run XDG_CACHE_HOME=$T/cache
+export HOSTEL_VM=$3 HOSTEL_DATA_DIR=$5 GSETTINGS_SCHEMA_DIR=$6 GSETTINGS_BACKEND=keyfile NO_AT_BRIDGE=1
+[ -f /etc/fonts/fonts.conf ] && export FONTCONFIG_FILE=/etc/fonts/fonts.conf
+mkdir -p "$HOME" "$XDG_DATA_HOME" "$XDG_CONFIG_HOME/glib-2.0/settings" "$XDG_RUNTIME_DIR" "$XDG_CACHE_HOME" /tmp/.X11-unix
+chmod 700 "$XDG_RUNTIME_DIR"
+chmod 1777 /tmp/.X11-unix
+# The screen drawn 1:1, so the dump can be compared pixel for pixel.
+printf '[org/hostel/Hostel]\nscale-to-window=false\n' > "$XDG_CONFIG_HOME/glib-2.0/settings/keyfile"
+VM=e2e
+gui_pid=
+fail() {
+    echo "real-vm-gui: FAIL: $*"
+    for f in "$XDG_DATA_HOME"/hostel/machines/*/hostel-vm.log; do [ -f "$f" ] && tail -n 15 "$f"; done
+    echo "--- hostel's output:"; tail -n 20 "$T/gui.log"
+    "$CTL" poweroff "$VM" >/dev/null 2>&1
+    [ -n "$gui_pid" ] && kill "$gui_pid" 2>/dev/null
+    kill "$xvfb" 2>/dev/null
+    exit 1
+}
+state() { "$CTL" show "$VM" --json 2>/dev/null | sed -n 's/.*"state" : "\([a-z]*\)".*/\1/p'; }
+wait_for() {  # wait_for SECONDS COMMAND...
+    n=$(($1 * 4)); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; n=$((n - 1)); done
+    return 1
+}
+is_state() { [ "$(state)" = "$1" ]; }
+screen_has() { "$CTL" text "$VM" 2>/dev/null | grep -q "$1"; }
+window() { xwininfo -root -tree 2>/dev/null | awk -v n="\"$VM\":" '$2 == n && $3 == "(\"hostel\"" { print $1; exit }'; }
+has_window() { [ -n "$(window)" ]; }
+no_window() { [ -z "$(window)" ]; }
+t0=$(cut -d' ' -f1 /proc/uptime)
+
+Xvfb :7 -screen 0 1280x1024x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
+xvfb=$!
+export DISPLAY=:7
+wait_for 20 xdotool getdisplaygeometry || fail "Xvfb did not start"
+
+"$CTL" create --name "$VM" --os other-linux --memory 256 --cpus 1 --disk-size 16M --iso "$ISO" >/dev/null ||
+    fail "hostelctl create"
+"$GUI" --vm "$VM" >"$T/gui.log" 2>&1 &
+gui_pid=$!
+wait_for 60 is_state running || fail "the GUI did not start the VM (state $(state))"
+wait_for 60 has_window || fail "no VM window; windows: $(xwininfo -root -tree 2>/dev/null | grep '"' | tr -s ' ' | tr '\n' '|')"
+wait_for 300 screen_has HOSTEL-E2E-READY || fail "the guest did not reach its shell"
+wid=$(window)
+# Click into the guest screen to capture the keyboard, type, release.
+echo "real-vm-gui: VM window $wid"
+eval "$(xdotool getwindowgeometry --shell "$wid")"
+xdotool mousemove --window "$wid" $((WIDTH / 2)) $((HEIGHT / 2)) click 1
+sleep 1
+xdotool type --delay 60 'echo gui-$((6*7))'
+xdotool key Return
+wait_for 60 screen_has gui-42 || fail "keys typed into the VM window did not reach the guest"
+xdotool key Control_R
+sleep 1
+"$CTL" screenshot "$VM" "$T/guest.png" || fail "hostelctl screenshot"
+sleep 0.5
+xwd -root -silent > "$T/root.xwd" || fail "xwd"
+"$FIND" "$T/root.xwd" "$T/guest.png" || fail "the VM window does not show the guest's screen 1:1"
+grep -E "CRITICAL|WARNING" "$T/gui.log" && fail "hostel printed warnings"
+"$CTL" shutdown "$VM" || fail "hostelctl shutdown"
+wait_for 60 is_state stopped || fail "the VM did not stop after the power button"
+wait_for 10 no_window || fail "the VM window stayed open after the guest powered off"
+sleep 1
+[ "$(xdotool search --name . 2>/dev/null | wc -l)" -ge 1 ] && xdotool search --name "rror" 2>/dev/null | grep -q . &&
+    fail "an error dialog appeared after a normal power-off"
+kill "$gui_pid" 2>/dev/null
+kill "$xvfb" 2>/dev/null
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo "real-vm-gui: PASS in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
+rm -rf "$T"
