@@ -1,11 +1,13 @@
 #!/bin/sh
 # The GUI with a real VM (busybox sh; runs where /dev/kvm works, inside
 # tests/nested/kvm-run.sh's L1 when the machine has none): a VM is created
-# in the GUI's New VM assistant (driven by the keyboard) and given the e2e
-# ISO, started from the GUI (hostel --vm), keys typed into its
-# window with xdotool reach the guest's shell, the window shows exactly the
-# screen hostel-vm renders (found 1:1 in an X screen dump), and after the
-# power button the window closes without an error dialog.
+# in the GUI's New VM assistant, driven by the keyboard only (the e2e ISO's
+# path typed into the ISO field, 256 MiB typed into the memory field for
+# nested hosts) and its definition file is checked for both; it is started
+# from the GUI (hostel --vm), keys typed into its window with xdotool reach
+# the guest's shell, the window shows exactly the screen hostel-vm renders
+# (found 1:1 in an X screen dump), and after the power button the window
+# closes without an error dialog.
 # Usage: real-vm-gui.sh HOSTEL HOSTELCTL HOSTEL_VM ISO DATA_DIR SCHEMA_DIR FIND_IMAGE
 GUI=$1 CTL=$2 ISO=$4 FIND=$7
 [ -c /dev/kvm ] || { echo "real-vm-gui: skipped: no /dev/kvm"; exit 77; }
@@ -53,9 +55,10 @@ export DISPLAY=:7
 wait_for 20 xdotool getdisplaygeometry || fail "Xvfb did not start"
 
 # Create the VM in the GUI's New VM assistant, driven by the keyboard:
-# Ctrl+N, the name, then Return (the default button: Next, and Apply on the
-# summary) through the OS, hardware and disk pages with their recommended
-# values. The assistant's window carries its current page's title.
+# Ctrl+N, the name, Alt+I (the ISO field's mnemonic) and the ISO's path,
+# then Return (the default button: Next, and Apply on the summary) through
+# the OS page, the hardware page after Alt+M (the memory field) and 256, and
+# the disk page. The assistant's window carries its current page's title.
 titled() {  # titled TITLE: hostel's window with that title, if any
     # (not the 10x10 client-leader window GTK makes with the app's name)
     xwininfo -root -tree 2>/dev/null | grep -F "\"$1\": (\"hostel\"" | while read -r id rest; do
@@ -79,10 +82,13 @@ xdotool key ctrl+n
 wait_for 20 assistant || fail "Ctrl+N did not open the New VM assistant; windows: $(xwininfo -root -tree 2>/dev/null | grep "\"" | tr -s " " | tr "\n" "|"); focus $(xdotool getwindowfocus)"
 focus "Name and installation image"
 xdotool type --delay 40 "$VM"
+xdotool key alt+i
+sleep 0.5
+xdotool type --delay 20 "$ISO"
 sleep 1
 for page in "Operating system" "Memory and processors" "Disk" "Summary"; do
-    # Next becomes sensitive once the page is complete (the ISO is checked
-    # in the background): press it until the next page shows.
+    # Next is sensitive once the page is complete (a name, and an ISO path
+    # that names a file): press it until the next page shows.
     tries=0
     while [ -z "$(titled "$page")" ]; do
         [ $tries -lt 20 ] || fail "the assistant did not go on to the page '$page'"
@@ -91,15 +97,23 @@ for page in "Operating system" "Memory and processors" "Disk" "Summary"; do
         tries=$((tries + 1))
     done
     focus "$page"
+    if [ "$page" = "Memory and processors" ]; then
+        xdotool key alt+m ctrl+a
+        xdotool type --delay 40 256
+    fi
 done
 xdotool key Return
 created() { "$CTL" show "$VM" >/dev/null 2>&1; }
 wait_for 20 created || fail "the assistant did not create the VM"
 echo "real-vm-gui: the assistant created '$VM'"
-# The ISO goes in with hostelctl (typing its path into the assistant's ISO
-# field is not driven yet), and the memory is kept small for nested hosts.
-"$CTL" cdrom insert "$VM" "$ISO" || fail "hostelctl cdrom insert"
-"$CTL" modify "$VM" --memory 256 || fail "hostelctl modify"
+# The definition file records what was typed: [cdrom] file, [machine] memory.
+key() {  # key GROUP KEY: its value in the VM's definition file
+    awk -v g="[$1]" -v k="$2" '/^\[/ { in_g = ($0 == g) } in_g && index($0, k "=") == 1 {
+        print substr($0, length(k) + 2) }' "$XDG_DATA_HOME"/hostel/machines/*/machine.hostel
+}
+[ "$(key cdrom file)" = "$ISO" ] || fail "the definition's CD-ROM is '$(key cdrom file)', not the ISO typed in, $ISO"
+[ "$(key machine memory)" = 256 ] || fail "the definition's memory is '$(key machine memory)' MiB, not the 256 typed in"
+echo "real-vm-gui: the definition has the ISO and 256 MiB typed into the assistant"
 "$GUI" --vm "$VM" >"$T/gui.log" 2>&1 &
 gui_pid=$!
 wait_for 60 is_state running || fail "the GUI did not start the VM (state $(state))"
