@@ -12,8 +12,8 @@
 #                 also: a second shell on tty1 (VGA text console + keyboard),
 #                 and busybox acpid powering off on the ACPI power button
 #                 (its evdev/button drivers are modules in the cloud kernel:
-#                 the initramfs carries those two and the IDE disk's drivers,
-#                 loaded only under hostel.e2e)
+#                 the initramfs carries those two, the IDE disk's drivers and
+#                 the virtio tablet's, loaded only under hostel.e2e)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +41,8 @@ fi
 if grep -qw hostel.e2e /proc/cmdline; then
     # ACPI power button: busybox acpid maps KEY_POWER to the handler
     # /etc/acpi/PWRF/00000080 (run relative to its config directory).
-    for m in evdev button scsi_common scsi_mod libata ata_piix sd_mod; do
+    for m in evdev button scsi_common scsi_mod libata ata_piix sd_mod \
+             virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_input; do
         [ -f /lib/modules/*/$m.ko ] && insmod /lib/modules/*/$m.ko 2>/dev/null
     done
     mkdir -p /etc/acpi/PWRF /var/log
@@ -75,11 +76,13 @@ TMP=$(mktemp -d "$CACHE/default-guest.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 mkdir -p "$TMP/root"/{bin,sbin,dev,proc,sys,tmp,root,etc}
 cp "$BUSYBOX" "$TMP/root/bin/busybox"
-# Only the drivers hostel.e2e needs: the power button (see above) and the
-# IDE disk (ata_piix and its SCSI disk), in load order.
+# Only the drivers hostel.e2e needs: the power button (see above), the
+# IDE disk (ata_piix and its SCSI disk) and the virtio tablet, in load order.
 mkdir -p "$TMP/root/lib/modules/$KVER"
 for m in drivers/input/evdev.ko drivers/acpi/button.ko drivers/scsi/scsi_common.ko drivers/scsi/scsi_mod.ko \
-         drivers/ata/libata.ko drivers/ata/ata_piix.ko drivers/scsi/sd_mod.ko; do
+         drivers/ata/libata.ko drivers/ata/ata_piix.ko drivers/scsi/sd_mod.ko \
+         drivers/virtio/virtio_ring.ko drivers/virtio/virtio.ko drivers/virtio/virtio_pci_legacy_dev.ko \
+         drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci.ko drivers/virtio/virtio_input.ko; do
     cp "$MODDIR/kernel/$m" "$TMP/root/lib/modules/$KVER/"
 done
 for a in $("$BUSYBOX" --list); do

@@ -14,20 +14,28 @@
 
 #define CONTROL_XML_RESOURCE "/org/hostel/dbus/org.hostel.VM1.xml"
 
+static void control_emit_property(struct control *c, const char *name, GVariant *value);
+static void control_emit(struct control *c, const char *signal, GVariant *args);
+
 static void control_emit_state(struct control *c, const char *state, const char *reason)
 {
     c->state = state;
+    control_emit(c, "StateChanged", g_variant_new("(ss)", state, reason ? reason : ""));
+    control_emit_property(c, "State", g_variant_new_string(state));
+}
+
+static void control_emit_property(struct control *c, const char *name, GVariant *value)
+{
+    g_variant_ref_sink(value);
     for (guint i = 0; i < c->connections->len; i++) {
-        GDBusConnection *conn = g_ptr_array_index(c->connections, i);
-        g_dbus_connection_emit_signal(conn, NULL, CONTROL_OBJECT_PATH, CONTROL_INTERFACE, "StateChanged",
-                                      g_variant_new("(ss)", state, reason ? reason : ""), NULL);
         GVariantBuilder changed;
         g_variant_builder_init(&changed, G_VARIANT_TYPE("a{sv}"));
-        g_variant_builder_add(&changed, "{sv}", "State", g_variant_new_string(state));
-        g_dbus_connection_emit_signal(conn, NULL, CONTROL_OBJECT_PATH, "org.freedesktop.DBus.Properties",
-                                      "PropertiesChanged",
+        g_variant_builder_add(&changed, "{sv}", name, value);
+        g_dbus_connection_emit_signal(g_ptr_array_index(c->connections, i), NULL, CONTROL_OBJECT_PATH,
+                                      "org.freedesktop.DBus.Properties", "PropertiesChanged",
                                       g_variant_new("(sa{sv}as)", CONTROL_INTERFACE, &changed, NULL), NULL);
     }
+    g_variant_unref(value);
 }
 
 static void control_emit(struct control *c, const char *signal, GVariant *args)
@@ -50,7 +58,15 @@ static gboolean control_render_tick(gpointer opaque)
     uint64_t gen = d->generation;
     unsigned w = d->width, h = d->height, stride = d->stride;
     unsigned n = display_take_damage(d, rects, DISPLAY_MAX_DAMAGE);
+    bool absolute = pc_pointer_absolute(c->pc);
     pthread_mutex_unlock(&c->vm->dev_lock);
+    /* The guest's tablet driver comes and goes with the guest: checked here,
+     * at the pace of the screen updates. */
+    if (absolute != c->pointer_absolute) {
+        c->pointer_absolute = absolute;
+        control_emit(c, "PointerModeChanged", g_variant_new("(b)", absolute));
+        control_emit_property(c, "PointerAbsolute", g_variant_new_boolean(absolute));
+    }
     if (gen != c->display_generation) {
         c->display_generation = gen;
         control_emit(c, "DisplayChanged", g_variant_new("(uuut)", w, h, stride, (guint64)gen));
@@ -203,6 +219,13 @@ static void control_method(GDBusConnection *conn, const gchar *sender, const gch
         pthread_mutex_lock(&vm->dev_lock);
         pc_mouse_event(c->pc, dx, dy, dz, buttons);
         pthread_mutex_unlock(&vm->dev_lock);
+    } else if (strcmp(method, "PointerEvent") == 0) {
+        guint32 x, y, buttons;
+        gint32 dz;
+        g_variant_get(params, "(uuiu)", &x, &y, &dz, &buttons);
+        pthread_mutex_lock(&vm->dev_lock);
+        rc = pc_pointer_event(c->pc, x, y, dz, buttons, err, sizeof(err));
+        pthread_mutex_unlock(&vm->dev_lock);
     } else if (strcmp(method, "GetDisplay") == 0) {
         pthread_mutex_lock(&vm->dev_lock);
         struct display *d = pc_render(c->pc);
@@ -260,6 +283,12 @@ static GVariant *control_get_property(GDBusConnection *conn, const gchar *sender
     struct control *c = opaque;
     if (strcmp(name, "State") == 0)
         return g_variant_new_string(c->state);
+    if (strcmp(name, "PointerAbsolute") == 0) {
+        pthread_mutex_lock(&c->vm->dev_lock);
+        bool absolute = pc_pointer_absolute(c->pc);
+        pthread_mutex_unlock(&c->vm->dev_lock);
+        return g_variant_new_boolean(absolute);
+    }
     g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No such property.");
     return NULL;
 }

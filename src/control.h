@@ -29,6 +29,7 @@ struct control {
     const char *state;          /* "running", "paused" or "stopped" */
     guint render_source;
     uint64_t display_generation;
+    bool pointer_absolute;      /* as last told to clients */
     /* Serial console: output from vCPU threads (guarded by console_lock)
      * and input waiting for room in the UART. */
     struct chardev console_chardev;

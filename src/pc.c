@@ -97,9 +97,40 @@ static void pc_bridge_written(void *opaque, unsigned reg, unsigned size)
         vm_request_stop(pc->vm, VM_STOP_HOST_ERROR, VM_EXIT_HOST_ERROR, err);
 }
 
+/* Drive PIRQ line pirq's outputs: the IOAPIC input the ACPI tables give
+ * for APIC mode (GSI 16-19), and the ISA IRQ the PIIX3's route register
+ * names, for the 8259s (PIC mode). A route that moved lets go of the old
+ * IRQ. */
+static void pc_pirq_drive(struct pc *pc, unsigned pirq)
+{
+    int level = pc->pirq_slots[pirq] != 0;
+    irq_set_level(&pc->gsi[ACPI_PCI_GSI_BASE + pirq], level);
+    int isa = piix3_isa_pirq_irq(&pc->isa, pirq);
+    if (pc->pirq_isa[pirq] >= 0 && pc->pirq_isa[pirq] != isa)
+        irq_set_level(&pc->gsi[pc->pirq_isa[pirq]], 0);
+    pc->pirq_isa[pirq] = isa;
+    if (isa >= 0)
+        irq_set_level(&pc->gsi[isa], level);
+}
+
 static void pc_pirq_changed(void *opaque)
 {
-    /* No PCI function raises INTx yet; the routing is read on demand. */
+    struct pc *pc = opaque;
+    for (unsigned pirq = 0; pirq < 4; pirq++)
+        pc_pirq_drive(pc, pirq);
+}
+
+/* INTA# of the function in slot n (the only pin used here): slots rotate
+ * their pins over PIRQA-D as the DSDT's _PRT says (acpi.c). */
+static void pc_pci_intx(void *opaque, unsigned slot, int level)
+{
+    struct pc *pc = opaque;
+    unsigned pirq = (slot - 1) & 3;    /* pin A */
+    if (level)
+        pc->pirq_slots[pirq] |= 1u << slot;
+    else
+        pc->pirq_slots[pirq] &= ~(1u << slot);
+    pc_pirq_drive(pc, pirq);
 }
 
 /* While the HPET's legacy replacement routing is on, IRQ 0 and IRQ 8 are
@@ -253,6 +284,8 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
     pc->has_cdrom_drive = cfg->cdrom_drive;
     for (unsigned i = 0; i < PC_NUM_GSI; i++)
         irq_line_init(&pc->gsi[i], vm_irq_set, vm, i);
+    for (unsigned i = 0; i < 4; i++)
+        pc->pirq_isa[i] = -1;
     irq_line_init(&pc->rtc_irq, pc_rtc_irq, pc, 8);
 
     if (pc->firmware) {
@@ -316,6 +349,9 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
     pci_host_register(&pc->pci, &pc->ide.pci, PC_PIIX_SLOT, 1);
     pci_host_register(&pc->pci, &pc->pmdev.pci, PC_PIIX_SLOT, 3);
     pci_host_register(&pc->pci, &pc->vga.pci, PC_VGA_SLOT, 0);
+    irq_line_init(&pc->tablet_intx, pc_pci_intx, pc, PC_TABLET_SLOT);
+    virtio_tablet_init(&pc->tablet, vm->mmio, &vm->mem, &pc->tablet_intx);
+    pci_host_register(&pc->pci, &pc->tablet.vp.pci, PC_TABLET_SLOT, 0);
     pci_host_set_bridge_hook(&pc->pci, pc_bridge_written, pc);
 
     const struct { const struct device_ops *ops; void *dev; } devices[] = {
@@ -334,6 +370,7 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
         { &hpet_device_ops, &pc->hpet },
         { &ide_device_ops, &pc->ide },
         { &vga_device_ops, &pc->vga },
+        { &virtio_input_device_ops, &pc->tablet },
     };
     unsigned first_device = vm->ndevices;
     for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++)

@@ -25,12 +25,15 @@
 #include "port92.h"
 #include "uart16550.h"
 #include "vga.h"
+#include "virtio_input.h"
 
 #define PC_NUM_GSI 24
 /* PCI functions: slot 1 is the PIIX (ISA bridge, IDE, power management),
- * slot 2 the VGA. */
+ * slot 2 the VGA, slot 3 the virtio tablet. */
 #define PC_PIIX_SLOT 1
 #define PC_VGA_SLOT 2
+#define PC_TABLET_SLOT 3
+#define PC_PCI_SLOTS 32
 /* KVM's TSS and identity-map pages (host-driver/kvm.c), kept out of RAM. */
 #define PC_KVM_RESERVED_START 0xfffbc000ull
 #define PC_KVM_RESERVED_SIZE 0x4000ull
@@ -72,6 +75,12 @@ struct pc {
     bool vga_ready;
     struct display display;
     bool display_ready;
+    struct virtio_input tablet;
+    struct irq_line tablet_intx;    /* INTA# of the tablet's slot */
+    /* PCI INTx: per PIRQ line, the slots asserting it, and the ISA IRQ
+     * it was last driven on (-1: none). */
+    uint32_t pirq_slots[4];
+    int pirq_isa[4];
 
     /* Typing (pc_input.c). */
     struct pc_key_event keys[PC_KEY_QUEUE];

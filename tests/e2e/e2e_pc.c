@@ -1,7 +1,8 @@
 /* End-to-end test of the PC platform: SeaBIOS boots a Linux ISO from the
  * IDE CD-ROM after its boot menu lists the CD and the disk; keys typed
  * through the control interface reach a shell on the VGA console, whose
- * output shows on a screenshot; the ACPI power button shuts the guest down;
+ * output shows on a screenshot; the virtio tablet's pointer positions and
+ * buttons reach the guest's evdev; the ACPI power button shuts the guest down;
  * then the same system boots from the raw disk image and writes to it.
  *
  * Usage: e2e-pc HOSTEL_VM ISO DISK VGA_ROM WORKDIR [TIMEOUT_S]
@@ -127,6 +128,77 @@ static bool wait_console_signal(const char *want, double deadline)
         child_drain(&vm, 0.05);
     }
     return false;
+}
+
+static bool pointer_absolute(GDBusConnection *conn)
+{
+    GVariant *r = g_dbus_connection_call_sync(conn, NULL, "/org/hostel/VM", "org.freedesktop.DBus.Properties", "Get",
+                                              g_variant_new("(ss)", "org.hostel.VM1", "PointerAbsolute"),
+                                              G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
+    if (!r)
+        return false;
+    GVariant *v;
+    g_variant_get(r, "(v)", &v);
+    bool on = g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) && g_variant_get_boolean(v);
+    g_variant_unref(v);
+    g_variant_unref(r);
+    return on;
+}
+
+/* Linux evdev codes (linux/input-event-codes.h) the tablet sends. */
+enum { EV_SYN = 0, EV_KEY = 1, EV_REL = 2, EV_ABS = 3, ABS_X = 0, ABS_Y = 1, REL_WHEEL = 8, BTN_LEFT = 0x110 };
+#define TABLET_MAX 32767
+
+/* The guest's driver takes the virtio tablet: PointerAbsolute turns true,
+ * and pointer events arrive on the tablet's evdev node. The guest prints
+ * what od reads from that node as "tab:" lines of 32-bit words: time (4),
+ * code << 16 | type, value. */
+static int check_tablet(GDBusConnection *conn, unsigned dw, unsigned dh, size_t from)
+{
+    double deadline = now_s() + 60;
+    while (!pointer_absolute(conn) && now_s() < deadline)
+        child_drain(&vm, 0.25);
+    if (!pointer_absolute(conn))
+        return fail("PointerAbsolute did not turn true: the guest's virtio-input driver did not take the tablet");
+    /* Corner to corner, pressing then releasing the left button with a
+     * wheel click: 4 + 5 events of 24 bytes. */
+    const struct { unsigned type, code; int value; } want[] = {
+        { EV_ABS, ABS_X, TABLET_MAX }, { EV_ABS, ABS_Y, TABLET_MAX }, { EV_KEY, BTN_LEFT, 1 }, { EV_SYN, 0, 0 },
+        { EV_ABS, ABS_X, 0 }, { EV_ABS, ABS_Y, 0 }, { EV_KEY, BTN_LEFT, 0 }, { EV_REL, REL_WHEEL, 1 },
+        { EV_SYN, 0, 0 },
+    };
+    const unsigned nwant = sizeof(want) / sizeof(want[0]);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "for e in /sys/class/input/event*; do grep -q 'Hostel Tablet' $e/device/name && T=/dev/input/${e##*/}; "
+             "done; (od -An -v -td4 -w24 -N %u $T | sed 's/^/tab: /'; echo tab-$((4+4))) & sleep 1; "
+             "echo tabready-$((3+4))\n", nwant * 24);
+    if (child_type(&vm, cmd) < 0 || child_wait_for(&vm, "tabready-7", from, now_s() + 60) < 0)
+        return fail("the guest did not start reading its tablet");
+    if (!call_ok(conn, "PointerEvent", g_variant_new("(uuiu)", dw - 1, dh + 100, 0, 1u)) ||
+        !call_ok(conn, "PointerEvent", g_variant_new("(uuiu)", 0, 0, 1, 0u)))
+        return fail("PointerEvent failed");
+    long end = child_wait_for(&vm, "tab-8", from, now_s() + 60);
+    if (end < 0)
+        return fail("the tablet's events did not reach the guest's evdev node");
+    child_drain(&vm, 0.2);
+    unsigned got = 0;
+    for (const char *p = strstr(vm.buf + from, "tab: "); p && got < nwant; p = strstr(p + 1, "tab: ")) {
+        long w[6];
+        if (sscanf(p + 5, "%ld %ld %ld %ld %ld %ld", &w[0], &w[1], &w[2], &w[3], &w[4], &w[5]) != 6)
+            continue;
+        unsigned type = (unsigned)w[4] & 0xffff, code = (unsigned)w[4] >> 16;
+        if (type != want[got].type || code != want[got].code || w[5] != want[got].value) {
+            printf("e2e-pc: tablet event %u: type %u code %u value %ld, expected type %u code %u value %d\n", got,
+                   type, code, w[5], want[got].type, want[got].code, want[got].value);
+            return fail("the guest read other tablet events than were sent");
+        }
+        got++;
+    }
+    if (got != nwant)
+        return fail("the guest did not read all the tablet's events");
+    printf("e2e-pc: tablet: PointerAbsolute, %u evdev events as sent\n", got);
+    return 0;
 }
 
 static int run_cd(const char *hostel_vm, const char *iso, const char *disk, const char *dir)
@@ -267,6 +339,8 @@ static int run_cd(const char *hostel_vm, const char *iso, const char *disk, cons
         !call_ok(conn, "MouseEvent", g_variant_new("(iiiu)", 0, 0, 0, 0u)))
         return fail("MouseEvent failed");
     printf("e2e-pc: display %ux%u, %u lit pixels; media change and mouse calls answered\n", dw, dh, lit);
+    if (check_tablet(conn, dw, dh, (size_t)ready) != 0)
+        return 1;
 
     /* The ACPI power button: the guest shuts itself down. */
     if (!call_ok(conn, "Shutdown", NULL))
