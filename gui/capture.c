@@ -11,6 +11,8 @@ struct hostel_capture {
     gboolean on_click;
     gboolean sensitive;
     gboolean active;
+    gboolean absolute;
+    unsigned abs_x, abs_y;      /* the absolute pointer's last position */
     GdkSeat *seat;
     struct hostel_motion motion;
     guint32 buttons;
@@ -43,10 +45,34 @@ static void capture_end(struct hostel_capture *c, gboolean ungrab)
     }
     if (c->buttons) {
         c->buttons = 0;
-        c->ops->mouse(c->data, 0, 0, 0, 0);
+        if (c->absolute)
+            c->ops->pointer(c->data, c->abs_x, c->abs_y, 0, 0);
+        else
+            c->ops->mouse(c->data, 0, 0, 0, 0);
     }
     hostel_motion_reset(&c->motion);
     c->ops->changed(c->data, FALSE);
+}
+
+/* With an absolute pointer the guest draws the cursor: the host's is
+ * hidden over the screen while input goes to the guest. */
+static void capture_update_cursor(struct hostel_capture *c)
+{
+    GtkWidget *w = GTK_WIDGET(c->display);
+    GdkWindow *win = gtk_widget_get_window(w);
+    if (!win)
+        return;
+    GdkCursor *cursor = NULL;
+    if (c->absolute && c->sensitive)
+        cursor = gdk_cursor_new_for_display(gtk_widget_get_display(w), GDK_BLANK_CURSOR);
+    gdk_window_set_cursor(win, cursor);
+    if (cursor)
+        g_object_unref(cursor);
+}
+
+static void capture_realize(GtkWidget *w, gpointer p)
+{
+    capture_update_cursor(p);
 }
 
 gboolean hostel_capture_start(struct hostel_capture *c, const GdkEvent *trigger)
@@ -59,9 +85,12 @@ gboolean hostel_capture_start(struct hostel_capture *c, const GdkEvent *trigger)
         return FALSE;
     GdkDisplay *gd = gtk_widget_get_display(w);
     GdkSeat *seat = gdk_display_get_default_seat(gd);
-    GdkCursor *blank = gdk_cursor_new_for_display(gd, GDK_BLANK_CURSOR);
-    GdkGrabStatus st = gdk_seat_grab(seat, win, GDK_SEAT_CAPABILITY_ALL, FALSE, blank, trigger, NULL, NULL);
-    g_object_unref(blank);
+    /* With an absolute pointer only the keyboard is taken. */
+    GdkCursor *blank = c->absolute ? NULL : gdk_cursor_new_for_display(gd, GDK_BLANK_CURSOR);
+    GdkGrabStatus st = gdk_seat_grab(seat, win, c->absolute ? GDK_SEAT_CAPABILITY_KEYBOARD : GDK_SEAT_CAPABILITY_ALL,
+                                     FALSE, blank, trigger, NULL, NULL);
+    if (blank)
+        g_object_unref(blank);
     if (st != GDK_GRAB_SUCCESS)
         return FALSE;
     c->seat = seat;
@@ -107,11 +136,35 @@ static gboolean capture_key(GtkWidget *w, GdkEventKey *ev, gpointer p)
     return TRUE;
 }
 
+/* The absolute pointer to where the host's is over the screen. */
+static void capture_pointer(struct hostel_capture *c, double wx, double wy, int dz)
+{
+    unsigned x, y;
+    if (!hostel_display_to_screen(c->display, wx, wy, &x, &y))
+        return;
+    c->abs_x = x;
+    c->abs_y = y;
+    c->ops->pointer(c->data, x, y, dz, c->buttons);
+}
+
 static gboolean capture_button(GtkWidget *w, GdkEventButton *ev, gpointer p)
 {
     struct hostel_capture *c = p;
     if (ev->type != GDK_BUTTON_PRESS && ev->type != GDK_BUTTON_RELEASE)
         return TRUE;    /* GDK's synthesized double and triple clicks */
+    if (c->absolute) {
+        if (!c->sensitive)
+            return TRUE;
+        gboolean press = ev->type == GDK_BUTTON_PRESS;
+        if (press && ev->button == GDK_BUTTON_PRIMARY && !c->active && c->on_click)
+            hostel_capture_start(c, (GdkEvent *)ev);
+        guint32 bit = hostel_input_button_bit(ev->button);
+        if (bit) {
+            c->buttons = press ? c->buttons | bit : c->buttons & ~bit;
+            capture_pointer(c, ev->x, ev->y, 0);
+        }
+        return TRUE;
+    }
     if (!c->active) {
         if (ev->type == GDK_BUTTON_PRESS && ev->button == GDK_BUTTON_PRIMARY && c->on_click)
             hostel_capture_start(c, (GdkEvent *)ev);
@@ -131,6 +184,10 @@ static gboolean capture_button(GtkWidget *w, GdkEventButton *ev, gpointer p)
 static gboolean capture_motion(GtkWidget *w, GdkEventMotion *ev, gpointer p)
 {
     struct hostel_capture *c = p;
+    if (c->absolute && c->sensitive) {
+        capture_pointer(c, ev->x, ev->y, 0);
+        return TRUE;
+    }
     if (!c->active)
         return FALSE;
     int dx, dy;
@@ -143,9 +200,14 @@ static gboolean capture_motion(GtkWidget *w, GdkEventMotion *ev, gpointer p)
 static gboolean capture_scroll(GtkWidget *w, GdkEventScroll *ev, gpointer p)
 {
     struct hostel_capture *c = p;
+    int dz = hostel_input_wheel(ev->direction);
+    if (c->absolute && c->sensitive) {
+        if (dz)
+            capture_pointer(c, ev->x, ev->y, dz);
+        return TRUE;
+    }
     if (!c->active)
         return FALSE;
-    int dz = hostel_input_wheel(ev->direction);
     if (dz)
         c->ops->mouse(c->data, 0, 0, dz, c->buttons);
     return TRUE;
@@ -179,6 +241,7 @@ struct hostel_capture *hostel_capture_new(HostelDisplay *display, const struct h
     g_signal_connect(d, "scroll-event", G_CALLBACK(capture_scroll), c);
     g_signal_connect(d, "grab-broken-event", G_CALLBACK(capture_grab_broken), c);
     g_signal_connect(d, "unmap", G_CALLBACK(capture_unmap), c);
+    g_signal_connect(d, "realize", G_CALLBACK(capture_realize), c);
     /* Keys reach the toplevel first; taking them there keeps the window's
      * own shortcuts from seeing what belongs to the guest. */
     if (GTK_IS_WINDOW(c->toplevel)) {
@@ -215,4 +278,21 @@ void hostel_capture_set_sensitive(struct hostel_capture *c, gboolean sensitive)
     c->sensitive = sensitive;
     if (!sensitive)
         capture_end(c, TRUE);
+    capture_update_cursor(c);
+}
+
+void hostel_capture_set_absolute(struct hostel_capture *c, gboolean absolute)
+{
+    if (c->absolute == !!absolute)
+        return;
+    capture_end(c, TRUE);
+    c->buttons = 0;
+    c->absolute = !!absolute;
+    capture_update_cursor(c);
+    c->ops->changed(c->data, FALSE);
+}
+
+gboolean hostel_capture_get_absolute(struct hostel_capture *c)
+{
+    return c->absolute;
 }

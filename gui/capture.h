@@ -8,6 +8,12 @@
  * (released) ends the capture; so do a broken grab, the window losing the
  * screen, and hostel_capture_release. Keys still held for the guest when
  * the capture ends are released in the guest, so none stays stuck.
+ *
+ * When the guest drives an absolute pointer (its tablet driver runs:
+ * hostel_capture_set_absolute), the mouse is never captured: the pointer
+ * over the screen goes to the guest as screen pixels, with its buttons and
+ * wheel, and the host's cursor is hidden there (the guest draws its own).
+ * A click then captures the keyboard alone (and reaches the guest too).
  */
 #ifndef HOSTEL_GUI_CAPTURE_H
 #define HOSTEL_GUI_CAPTURE_H
@@ -19,6 +25,8 @@
 struct hostel_capture_ops {
     void (*key)(gpointer data, unsigned evdev_code, gboolean pressed);
     void (*mouse)(gpointer data, int dx, int dy, int dz, guint32 buttons);
+    /* The absolute pointer at screen pixel (x, y). */
+    void (*pointer)(gpointer data, unsigned x, unsigned y, int dz, guint32 buttons);
     void (*changed)(gpointer data, gboolean captured);
 };
 
@@ -35,6 +43,11 @@ void hostel_capture_set_host_key(struct hostel_capture *c, const char *key_name)
 void hostel_capture_set_on_click(struct hostel_capture *c, gboolean on_click);
 /* Whether input may go to the guest at all (FALSE while it is not running). */
 void hostel_capture_set_sensitive(struct hostel_capture *c, gboolean sensitive);
+
+/* Whether the guest takes absolute pointer positions. A change ends a
+ * capture in progress. */
+void hostel_capture_set_absolute(struct hostel_capture *c, gboolean absolute);
+gboolean hostel_capture_get_absolute(struct hostel_capture *c);
 
 gboolean hostel_capture_start(struct hostel_capture *c, const GdkEvent *trigger);
 void hostel_capture_release(struct hostel_capture *c);

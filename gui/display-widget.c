@@ -1,5 +1,7 @@
 #include "display-widget.h"
 
+#include "input.h"
+
 #include <math.h>
 
 /* Smallest size the widget asks for when scaling (so the window can be
@@ -163,6 +165,16 @@ double hostel_display_get_scale(HostelDisplay *d)
     double s, ox, oy;
     display_placement(d, &s, &ox, &oy);
     return s > 0 ? s : 1;
+}
+
+gboolean hostel_display_to_screen(HostelDisplay *d, double wx, double wy, unsigned *sx, unsigned *sy)
+{
+    if (!d->fb.surface)
+        return FALSE;
+    double s, ox, oy;
+    display_placement(d, &s, &ox, &oy);
+    hostel_input_screen_pos(wx, wy, s, ox, oy, d->fb.width, d->fb.height, sx, sy);
+    return TRUE;
 }
 
 void hostel_display_get_screen_size(HostelDisplay *d, unsigned *width, unsigned *height)

@@ -35,6 +35,9 @@ gboolean hostel_display_get_scale_to_fit(HostelDisplay *d);
 /* Widget pixels per framebuffer pixel as currently drawn (1 when there
  * is no framebuffer). */
 double hostel_display_get_scale(HostelDisplay *d);
+/* The framebuffer pixel under widget position (wx, wy), clamped to the
+ * screen; FALSE without a framebuffer. */
+gboolean hostel_display_to_screen(HostelDisplay *d, double wx, double wy, unsigned *sx, unsigned *sy);
 /* The screen's size in framebuffer pixels (0 x 0 without one). */
 void hostel_display_get_screen_size(HostelDisplay *d, unsigned *width, unsigned *height);
 

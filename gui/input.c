@@ -102,6 +102,32 @@ bool hostel_motion_feed(struct hostel_motion *m, double x, double y, double scal
     return *dx != 0 || *dy != 0;
 }
 
+/* One axis: the widget position back to screen pixels (floor: a screen
+ * pixel covers [p, p + 1) scaled), clamped to [0, size - 1]. */
+static unsigned screen_axis(double w, double scale, double origin, unsigned size, bool *inside)
+{
+    double p = isfinite(w) ? floor((w - origin) / scale) : -1;
+    if (p < 0 || p > (double)size - 1) {
+        *inside = false;
+        p = p < 0 ? 0 : (double)size - 1;
+    }
+    return (unsigned)p;
+}
+
+bool hostel_input_screen_pos(double wx, double wy, double scale, double ox, double oy, unsigned width,
+                             unsigned height, unsigned *sx, unsigned *sy)
+{
+    *sx = *sy = 0;
+    if (!width || !height)
+        return false;
+    if (!(scale > 0) || !isfinite(scale))
+        scale = 1;
+    bool inside = true;
+    *sx = screen_axis(wx, scale, ox, width, &inside);
+    *sy = screen_axis(wy, scale, oy, height, &inside);
+    return inside;
+}
+
 char *hostel_input_key_label(const char *key_name)
 {
     static const struct {

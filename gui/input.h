@@ -51,6 +51,14 @@ void hostel_motion_reset(struct hostel_motion *m);
 #define HOSTEL_MOTION_MAX 4096
 bool hostel_motion_feed(struct hostel_motion *m, double x, double y, double scale, int *dx, int *dy);
 
+/* The screen pixel under a widget position, for the absolute pointer: the
+ * screen is drawn at scale (widget pixels per screen pixel, > 0) with its
+ * top-left corner at (ox, oy) in the widget. Positions beside the screen
+ * are clamped to its edge, so the pointer can reach the edge pixels.
+ * Returns whether the position lies on the screen itself. */
+bool hostel_input_screen_pos(double wx, double wy, double scale, double ox, double oy, unsigned width,
+                             unsigned height, unsigned *sx, unsigned *sy);
+
 /* The user-visible name of a host key given as a GDK key name
  * ("Control_R" -> "Right Ctrl"), translated; g_free the result. */
 char *hostel_input_key_label(const char *key_name);

@@ -160,6 +160,10 @@ static void session_signal(GDBusConnection *c, const char *sender, const char *p
         g_variant_iter_free(it);
     } else if (g_strcmp0(signal, "DisplayChanged") == 0) {
         session_fetch_display(s);
+    } else if (g_strcmp0(signal, "PointerModeChanged") == 0 && g_variant_is_of_type(params, G_VARIANT_TYPE("(b)"))) {
+        gboolean absolute;
+        g_variant_get(params, "(b)", &absolute);
+        s->ops->pointer_mode(s->data, absolute);
     } else if (g_strcmp0(signal, "StateChanged") == 0 && g_variant_is_of_type(params, G_VARIANT_TYPE("(ss)"))) {
         const char *state, *reason;
         g_variant_get(params, "(&s&s)", &state, &reason);
@@ -196,6 +200,25 @@ static gboolean session_ping(gpointer p)
         hostel_vm_get_state(s->conn, s->cancel, session_state_done, session_ref(s));
     }
     return G_SOURCE_CONTINUE;
+}
+
+/* PointerAbsolute at connect: a VM without it (an older hostel-vm) has no
+ * absolute pointer. */
+static void session_pointer_mode_done(GObject *src, GAsyncResult *res, gpointer p)
+{
+    struct hostel_vm_session *s = p;
+    GVariant *reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, NULL);
+    gboolean absolute = FALSE;
+    if (reply) {
+        GVariant *v = NULL;
+        g_variant_get(reply, "(v)", &v);
+        absolute = g_variant_is_of_type(v, G_VARIANT_TYPE_BOOLEAN) && g_variant_get_boolean(v);
+        g_variant_unref(v);
+        g_variant_unref(reply);
+    }
+    if (s->ops)
+        s->ops->pointer_mode(s->data, absolute);
+    session_unref(s);
 }
 
 static void session_connected(GObject *src, GAsyncResult *res, gpointer p)
@@ -239,6 +262,10 @@ static void session_connected(GObject *src, GAsyncResult *res, gpointer p)
     s->ping_timer = g_timeout_add(HOSTEL_VM_SESSION_PING_MS, session_ping, s);
     s->ping_busy = TRUE;
     hostel_vm_get_state(c, s->cancel, session_state_done, session_ref(s));
+    g_dbus_connection_call(c, NULL, HOSTEL_VM_OBJECT_PATH, "org.freedesktop.DBus.Properties", "Get",
+                           g_variant_new("(ss)", HOSTEL_VM_INTERFACE, "PointerAbsolute"), G_VARIANT_TYPE("(v)"),
+                           G_DBUS_CALL_FLAGS_NONE, HOSTEL_VM_CALL_TIMEOUT_MS, s->cancel, session_pointer_mode_done,
+                           session_ref(s));
     session_fetch_display(s);
     session_unref(s);
 }
@@ -341,5 +368,12 @@ void hostel_vm_session_mouse(struct hostel_vm_session *s, int dx, int dy, int dz
 {
     if (s->conn)
         hostel_vm_call(s->conn, "MouseEvent", g_variant_new("(iiiu)", dx, dy, dz, buttons), NULL, s->cancel,
+                       session_input_done, NULL);
+}
+
+void hostel_vm_session_pointer(struct hostel_vm_session *s, unsigned x, unsigned y, int dz, guint32 buttons)
+{
+    if (s->conn)
+        hostel_vm_call(s->conn, "PointerEvent", g_variant_new("(uuiu)", x, y, dz, buttons), NULL, s->cancel,
                        session_input_done, NULL);
 }

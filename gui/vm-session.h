@@ -4,7 +4,7 @@
  * It follows State (StateChanged, and a ping every PING_MS so a hung VM
  * shows as "Not responding"), hands the framebuffer to the window
  * (GetDisplay at connect and after each DisplayChanged) and forwards
- * Damage. When the connection closes it reconnects for RECONNECT_MS (a
+ * Damage, and the pointer mode (PointerAbsolute and PointerModeChanged). When the connection closes it reconnects for RECONNECT_MS (a
  * Reset restarts hostel-vm's machine and drops clients); if that fails the
  * VM has stopped, and the window is told why: the StateChanged reason, or
  * that the process ended without one. A stop the user asked for here
@@ -33,6 +33,9 @@ struct hostel_vm_session_ops {
      * (Shutdown or Power off) and it went as asked. reason is a sentence
      * for the user, possibly empty. */
     void (*stopped)(gpointer data, const char *reason, gboolean expected);
+    /* Whether the guest takes absolute pointer positions (PointerAbsolute):
+     * told at each connection and whenever it changes. */
+    void (*pointer_mode)(gpointer data, gboolean absolute);
     /* A call the user made failed: primary says what, secondary why. */
     void (*error)(gpointer data, const char *primary, const char *secondary);
 };
@@ -54,5 +57,7 @@ void hostel_vm_session_call(struct hostel_vm_session *s, const char *method, GVa
  * user's problem), and nothing is sent while not connected. */
 void hostel_vm_session_send_key(struct hostel_vm_session *s, unsigned code, gboolean pressed);
 void hostel_vm_session_mouse(struct hostel_vm_session *s, int dx, int dy, int dz, guint32 buttons);
+/* The absolute pointer at screen pixel (x, y). */
+void hostel_vm_session_pointer(struct hostel_vm_session *s, unsigned x, unsigned y, int dz, guint32 buttons);
 
 #endif

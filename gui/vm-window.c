@@ -45,14 +45,17 @@ static void vm_window_enable(HostelVmWindow *w, const char *action, gboolean on)
 static void vm_window_update_capture_label(HostelVmWindow *w)
 {
     char *text;
+    gboolean absolute = w->capture && hostel_capture_get_absolute(w->capture);
     if (w->capture && hostel_capture_active(w->capture)) {
         char *key = hostel_input_key_label(w->host_key);
-        text = g_strdup_printf(_("Press %s to release the keyboard and mouse."), key);
+        text = g_strdup_printf(absolute ? _("Press %s to release the keyboard.")
+                                        : _("Press %s to release the keyboard and mouse."), key);
         g_free(key);
     } else if (w->status != HOSTEL_VM_STATUS_RUNNING) {
         text = g_strdup(hostel_vm_status_label(w->status));
     } else if (hostel_prefs_get_boolean(hostel_app_get_settings(w->app), "capture-on-click", TRUE)) {
-        text = g_strdup(_("Click the screen to capture the keyboard and mouse."));
+        text = g_strdup(absolute ? _("Click the screen to capture the keyboard; the mouse works without capture.")
+                                 : _("Click the screen to capture the keyboard and mouse."));
     } else {
         text = g_strdup(_("Choose Capture keyboard and mouse in the menu to type into the virtual machine."));
     }
@@ -123,6 +126,14 @@ static void on_session_stopped(gpointer data, const char *reason, gboolean expec
     g_free(primary);
 }
 
+static void on_session_pointer_mode(gpointer data, gboolean absolute)
+{
+    HostelVmWindow *w = data;
+    if (w->capture)
+        hostel_capture_set_absolute(w->capture, absolute);
+    vm_window_update_capture_label(w);
+}
+
 static void on_session_error(gpointer data, const char *primary, const char *secondary)
 {
     hostel_error_dialog(GTK_WINDOW(data), primary, secondary);
@@ -133,6 +144,7 @@ static const struct hostel_vm_session_ops vm_window_session_ops = {
     .display = on_session_display,
     .damage = on_session_damage,
     .stopped = on_session_stopped,
+    .pointer_mode = on_session_pointer_mode,
     .error = on_session_error,
 };
 
@@ -152,6 +164,13 @@ static void on_capture_mouse(gpointer data, int dx, int dy, int dz, guint32 butt
         hostel_vm_session_mouse(w->session, dx, dy, dz, buttons);
 }
 
+static void on_capture_pointer(gpointer data, unsigned x, unsigned y, int dz, guint32 buttons)
+{
+    HostelVmWindow *w = data;
+    if (w->session)
+        hostel_vm_session_pointer(w->session, x, y, dz, buttons);
+}
+
 static void on_capture_changed(gpointer data, gboolean captured)
 {
     vm_window_update_capture_label(data);
@@ -160,6 +179,7 @@ static void on_capture_changed(gpointer data, gboolean captured)
 static const struct hostel_capture_ops vm_window_capture_ops = {
     .key = on_capture_key,
     .mouse = on_capture_mouse,
+    .pointer = on_capture_pointer,
     .changed = on_capture_changed,
 };
 

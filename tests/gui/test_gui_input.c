@@ -1,4 +1,5 @@
-/* Unit tests of the GUI's input translation (gui/input.c) and framebuffer
+/* Unit tests of the GUI's input translation (gui/input.c: keys, buttons,
+ * relative motion, the absolute pointer's screen position) and framebuffer
  * mapping (gui/framebuffer.c).
  *
  * Expected key codes come from the two ends the translation joins: the X
@@ -106,6 +107,62 @@ static void test_motion_random(void **state)
         }
         assert_true(fabs((x - x0) / scale - sx) < 1.0);
         assert_true(fabs((y - y0) / scale - sy) < 1.0);
+    }
+}
+
+/* The absolute pointer: the screen drawn at 2x from (10, 20) in the
+ * widget. Each screen pixel covers two widget pixels on each axis. */
+static void test_screen_pos(void **state)
+{
+    unsigned x, y;
+    assert_true(hostel_input_screen_pos(10, 20, 2, 10, 20, 640, 480, &x, &y));
+    assert_int_equal(x, 0);
+    assert_int_equal(y, 0);
+    assert_true(hostel_input_screen_pos(11.9, 21.9, 2, 10, 20, 640, 480, &x, &y));
+    assert_int_equal(x, 0);
+    assert_int_equal(y, 0);
+    assert_true(hostel_input_screen_pos(12, 22, 2, 10, 20, 640, 480, &x, &y));
+    assert_int_equal(x, 1);
+    assert_int_equal(y, 1);
+    /* The last pixel, and beside the screen: clamped to the edges. */
+    assert_true(hostel_input_screen_pos(10 + 1279.5, 20 + 959.5, 2, 10, 20, 640, 480, &x, &y));
+    assert_int_equal(x, 639);
+    assert_int_equal(y, 479);
+    assert_false(hostel_input_screen_pos(10 + 1280, 5, 2, 10, 20, 640, 480, &x, &y));
+    assert_int_equal(x, 639);
+    assert_int_equal(y, 0);
+    assert_false(hostel_input_screen_pos(-100, 1e9, 2, 10, 20, 640, 480, &x, &y));
+    assert_int_equal(x, 0);
+    assert_int_equal(y, 479);
+    /* Nonsense in, the screen's corner out; no screen, nothing. */
+    assert_false(hostel_input_screen_pos(NAN, INFINITY, 0, 0, 0, 640, 480, &x, &y));
+    assert_int_equal(x, 0);
+    assert_int_equal(y, 0);
+    assert_false(hostel_input_screen_pos(5, 5, 1, 0, 0, 0, 0, &x, &y));
+}
+
+/* Random placements: every widget position inside the drawn screen maps
+ * to the pixel drawn there, i.e. the one whose scaled square holds it. */
+static void test_screen_pos_random(void **state)
+{
+    uint32_t seed = 77;
+    for (int run = 0; run < 100000; run++) {
+        unsigned w = 1 + rng_next(&seed) % 2560, h = 1 + rng_next(&seed) % 1600;
+        double scale = 0.1 + (rng_next(&seed) % 4000) / 1000.0;
+        double ox = rng_next(&seed) % 300, oy = rng_next(&seed) % 300;
+        unsigned px = rng_next(&seed) % w, py = rng_next(&seed) % h;
+        double fx = (rng_next(&seed) % 1000) / 1000.0, fy = (rng_next(&seed) % 1000) / 1000.0;
+        double wx = ox + (px + fx) * scale, wy = oy + (py + fy) * scale;
+        unsigned x, y;
+        bool inside = hostel_input_screen_pos(wx, wy, scale, ox, oy, w, h, &x, &y);
+        assert_true(x < w && y < h);
+        /* Floating point may put a point on a square's edge into the neighbour. */
+        assert_true(abs((int)x - (int)px) <= 1 && abs((int)y - (int)py) <= 1);
+        if (fx > 0.01 && fx < 0.99 && fy > 0.01 && fy < 0.99) {
+            assert_true(inside);
+            assert_int_equal(x, px);
+            assert_int_equal(y, py);
+        }
     }
 }
 
@@ -223,6 +280,8 @@ int main(void)
         cmocka_unit_test(test_buttons),
         cmocka_unit_test(test_motion_simple),
         cmocka_unit_test(test_motion_random),
+        cmocka_unit_test(test_screen_pos),
+        cmocka_unit_test(test_screen_pos_random),
         cmocka_unit_test(test_key_label),
         cmocka_unit_test(test_fb_map),
         cmocka_unit_test(test_fb_random_geometry),
