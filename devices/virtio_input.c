@@ -274,6 +274,11 @@ static void virtio_input_finalize(void *opaque)
 static void virtio_input_post_load(void *opaque)
 {
     struct virtio_input *t = opaque;
+    /* A stream is input like any other: the queue indices stay in range. */
+    t->head %= VIRTIO_INPUT_PENDING;
+    if (t->count > VIRTIO_INPUT_PENDING)
+        t->count = 0;
+    t->buttons &= VIRTIO_TABLET_LEFT | VIRTIO_TABLET_RIGHT | VIRTIO_TABLET_MIDDLE;
     virtio_pci_device_ops.vmstate->post_load(&t->vp);
 }
 

@@ -333,8 +333,15 @@ struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned q)
 {
     /* No bus mastering, no access to the guest's memory (PCI 3.0, 6.2.2). */
     if (q >= vp->ops->num_queues || !virtio_pci_driver_ok(vp) ||
-        !(pci_config_get16(&vp->pci, PCI_COMMAND) & PCI_COMMAND_MASTER) || !virtq_ready(&vp->vq[q], vp->mem))
+        !(pci_config_get16(&vp->pci, PCI_COMMAND) & PCI_COMMAND_MASTER))
         return NULL;
+    /* A queue the driver enabled with rings that are misaligned or not in
+     * RAM cannot be used: say so rather than ignore it silently. */
+    if (!virtq_ready(&vp->vq[q], vp->mem)) {
+        if (vp->vq[q].enabled)
+            virtio_pci_device_error(vp, "the driver enabled a queue whose rings are misaligned or outside RAM");
+        return NULL;
+    }
     return &vp->vq[q];
 }
 
@@ -395,9 +402,20 @@ static void virtio_pci_finalize(void *opaque)
     vp->bar_mapped = false;
 }
 
+/* After a load: the identity and capabilities are this build's, only the
+ * guest-writable bits come from the stream; the BAR is mapped where the
+ * loaded register says (the mapping before the load is let go first). */
 static void virtio_pci_post_load(void *opaque)
 {
     struct virtio_pci *vp = opaque;
+    uint8_t loaded[PCI_CONFIG_SPACE_SIZE];
+    memcpy(loaded, vp->pci.config, sizeof(loaded));
+    virtio_pci_setup_config(vp);
+    for (unsigned i = 0; i < PCI_CONFIG_SPACE_SIZE; i++)
+        vp->pci.config[i] = (uint8_t)((vp->pci.config[i] & ~vp->pci.wmask[i]) | (loaded[i] & vp->pci.wmask[i]));
+    vp->error[VIRTIO_PCI_ERROR_LEN - 1] = 0;
+    if (vp->bar_mapped && vp->mmio)
+        bus_unmap(vp->mmio, vp->bar_gpa);
     vp->bar_mapped = false;
     virtio_pci_update_bar(vp);
     virtio_pci_update_irq(vp);
