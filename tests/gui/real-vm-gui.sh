@@ -6,8 +6,9 @@
 # nested hosts) and its definition file is checked for both; it is started
 # from the GUI (hostel --vm), keys typed into its window with xdotool reach
 # the guest's shell, the window shows exactly the screen hostel-vm renders
-# (found 1:1 in an X screen dump), and after the power button the window
-# closes without an error dialog.
+# (found 1:1 in an X screen dump), the host pointer over that screen
+# reaches the guest's virtio tablet as the pixel under it, and after the
+# power button the window closes without an error dialog.
 # Usage: real-vm-gui.sh HOSTEL HOSTELCTL HOSTEL_VM ISO DATA_DIR SCHEMA_DIR FIND_IMAGE
 GUI=$1 CTL=$2 ISO=$4 FIND=$7
 [ -c /dev/kvm ] || { echo "real-vm-gui: skipped: no /dev/kvm"; exit 77; }
@@ -133,7 +134,34 @@ sleep 1
 "$CTL" screenshot "$VM" "$T/guest.png" || fail "hostelctl screenshot"
 sleep 0.5
 xwd -root -silent > "$T/root.xwd" || fail "xwd"
-"$FIND" "$T/root.xwd" "$T/guest.png" || fail "the VM window does not show the guest's screen 1:1"
+where=$("$FIND" "$T/root.xwd" "$T/guest.png") || fail "the VM window does not show the guest's screen 1:1"
+echo "real-vm-gui: the guest's screen: $where"
+# "found WxH at X,Y": the guest's screen on the X screen.
+set -- $(echo "$where" | sed -n 's/^found \([0-9]*\)x\([0-9]*\) at \([0-9]*\),\([0-9]*\)$/\1 \2 \3 \4/p')
+[ $# = 4 ] || fail "find-image said '$where'"
+gw=$1 gh=$2 gx=$3 gy=$4
+
+# The absolute pointer: the guest drives the virtio tablet, so the host
+# pointer over pixel (px, py) of the guest's screen reaches the guest's
+# evdev node as that pixel on the tablet's 0..32767 axes, without a mouse
+# capture. The shell on tty1 reads one pointer update (X, Y, SYN: three
+# 24-byte events) and shows them; a click first captures the keyboard.
+xdotool mousemove $((gx + gw / 2)) $((gy + gh / 2)) click 1
+sleep 1
+xdotool type --delay 60 'for e in /sys/class/input/event*; do grep -q Tablet $e/device/name && T=/dev/input/${e##*/}; done; od -An -td4 -w24 -N72 $T; echo tab-$((4+4))'
+xdotool key Return
+sleep 3
+px=$((gw / 5)) py=$((gh / 3))
+xdotool mousemove $((gx + px)) $((gy + py))
+wait_for 60 screen_has tab-8 || fail "the pointer's position did not reach the guest's tablet; screen: $("$CTL" text "$VM" | tail -n 6)"
+axis() { awk -v p="$1" -v n="$2" 'BEGIN { printf "%d", int((p * 32767 + int((n - 1) / 2)) / (n - 1)) }'; }
+want_x=$(axis $px "$gw") want_y=$(axis $py "$gh")
+"$CTL" text "$VM" | awk -v x="$want_x" -v y="$want_y" '$5 == 3 && $6 == x { fx = 1 } $5 == 65539 && $6 == y { fy = 1 }
+    END { exit !(fx && fy) }' ||
+    fail "the guest's tablet did not read pixel $px,$py as ABS_X $want_x, ABS_Y $want_y: $("$CTL" text "$VM" | tail -n 6)"
+echo "real-vm-gui: the host pointer over pixel $px,$py reached the guest's tablet as $want_x,$want_y"
+xdotool key Control_R
+sleep 1
 grep -E "CRITICAL|WARNING" "$T/gui.log" && fail "hostel printed warnings"
 "$CTL" shutdown "$VM" || fail "hostelctl shutdown"
 wait_for 60 is_state stopped || fail "the VM did not stop after the power button"
