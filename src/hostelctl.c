@@ -604,6 +604,79 @@ static int cmd_type(struct ctx *ctx, int argc, char **argv)
     return status;
 }
 
+/* The tablet's pointer to a pixel, then optionally a click (press and
+ * release) and wheel clicks there: PointerEvent calls on one connection. */
+static int cmd_pointer(struct ctx *ctx, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        COMMON_OPTS, { "click", required_argument, NULL, 'c' }, { "wheel", required_argument, NULL, 'w' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char *const button_names[] = { "left", "right", "middle" };
+    guint32 button = 0;
+    int wheel = 0;
+    int c;
+    while ((c = next_opt(argc, argv, opts, ctx, find_command("pointer"))) != -1) {
+        if (c == 'c') {
+            button = 0;
+            for (unsigned i = 0; i < G_N_ELEMENTS(button_names); i++)
+                if (strcmp(optarg, button_names[i]) == 0)
+                    button = 1u << i;
+            if (!button)
+                return usage_fail("pointer", _("--click wants left, right or middle."));
+        } else if (c == 'w') {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < -100 || v > 100 || v == 0)
+                return usage_fail("pointer", _("--wheel wants a number of clicks from -100 to 100, not 0 "
+                                               "(positive scrolls up)."));
+            wheel = (int)v;
+        } else {
+            return usage_fail("pointer", _("Unknown option."));
+        }
+    }
+    unsigned x, y;
+    if (argc - optind != 3)
+        return usage_fail("pointer", _("Give the VM and the pixel's X and Y on its screen."));
+    if (!parse_uint(argv[optind + 1], 0, 65535, &x) || !parse_uint(argv[optind + 2], 0, 65535, &y))
+        return usage_fail("pointer", _("X and Y are pixels on the VM's screen, from 0 (top left)."));
+    int status = EXIT_OK;
+    struct vmdef *d = the_vm(argc, argv, "pointer", &status);
+    if (!d)
+        return status;
+    GDBusConnection *conn = connect_running(d, &status);
+    vmdef_free(d);
+    if (!conn)
+        return status;
+    /* Move there, press and release, then scroll: each step as the guest
+     * would see it from a real tablet. */
+    struct { gint32 dz; guint32 buttons; } steps[4];
+    unsigned n = 0;
+    steps[n++] = (typeof(steps[0])){ 0, 0 };
+    if (button) {
+        steps[n++] = (typeof(steps[0])){ 0, button };
+        steps[n++] = (typeof(steps[0])){ 0, 0 };
+    }
+    if (wheel)
+        steps[n++] = (typeof(steps[0])){ wheel, 0 };
+    GError *e = NULL;
+    for (unsigned i = 0; i < n && !e; i++) {
+        GVariant *r = vmrun_call(conn, "PointerEvent", g_variant_new("(uuiu)", x, y, steps[i].dz, steps[i].buttons),
+                                 NULL, CALL_TIMEOUT_MS, &e);
+        if (r)
+            g_variant_unref(r);
+    }
+    g_object_unref(conn);
+    if (e) {
+        bool timeout = g_error_matches(e, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+        if (e->domain == G_DBUS_ERROR)
+            g_dbus_error_strip_remote_error(e);
+        return gerror_fail(e, timeout ? EXIT_HUNG : EXIT_FAILED);
+    }
+    return EXIT_OK;
+}
+
 static int cmd_text(struct ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = { COMMON_OPTS, { NULL, 0, NULL, 0 } };
@@ -803,6 +876,10 @@ static const struct command commands[] = {
       N_("Type text into the VM (\\n is Enter); with --keys, press a combination such as ctrl+alt+delete."),
       cmd_type },
     { "text", "VM", N_("Print the text on the VM's screen (in a text mode)."), cmd_text },
+    { "pointer", "VM X Y [--click left|right|middle] [--wheel N]",
+      N_("Move the guest's pointer to a pixel of its screen (needs the guest's tablet driver), and click or "
+         "scroll there."),
+      cmd_pointer },
     { "cdrom", "insert VM FILE | eject VM", N_("Change the VM's CD-ROM."), cmd_cdrom },
     { "delete", "VM", N_("Delete a stopped VM with its definition and the disks in its directory."), cmd_delete },
     { "disk", "create FILE SIZE | info FILE", N_("Create a raw disk image, or show an image's size."), cmd_disk },

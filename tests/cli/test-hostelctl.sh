@@ -34,7 +34,7 @@ json_field() {  # json_field FIELD: read JSON on stdin, print the field
 }
 
 expect 0 "Usage: hostelctl COMMAND" -- --help
-for c in list create show modify start pause resume reset shutdown poweroff screenshot type text cdrom delete disk os-list; do
+for c in list create show modify start pause resume reset shutdown poweroff screenshot type text pointer cdrom delete disk os-list; do
     expect 0 "Usage: hostelctl $c" -- "$c" --help
 done
 expect 64 "unknown command 'frobnicate'" -- frobnicate
@@ -74,6 +74,12 @@ expect 3 "is not running; start it with" -- pause "Desk 1"
 expect 3 "is not running" -- type "Desk 1" 'echo hi\n'
 expect 3 "is not running" -- screenshot "Desk 1" "$TMP/x.png"
 expect 64 "Give the VM and the PNG file" -- screenshot "Desk 1"
+expect 3 "is not running" -- pointer "Desk 1" 10 20 --click left
+expect 64 "--click wants left, right or middle" -- pointer "Desk 1" 10 20 --click up
+expect 64 "--wheel wants a number of clicks" -- pointer "Desk 1" 10 20 --wheel 0
+expect 64 "--wheel wants a number of clicks" -- pointer "Desk 1" 10 20 --wheel 101
+expect 64 "X and Y are pixels" -- pointer "Desk 1" 10 y
+expect 64 "Give the VM and the pixel" -- pointer "Desk 1" 10
 
 # Starting with a hostel-vm that fails: its own sentence comes back.
 printf '#!/bin/sh\necho "hostel-vm: No usable KVM here (test)." >&2\nexit 68\n' > "$TMP/fake-vm"

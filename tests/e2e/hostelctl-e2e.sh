@@ -2,8 +2,9 @@
 # hostelctl against real VMs (runs where /dev/kvm works: inside kvm-run.sh's
 # L1 when the machine has none; busybox sh). Creates a VM with the e2e ISO,
 # starts it headless, waits for the guest's shell on the text screen, types
-# a command and reads its answer there, takes a screenshot, pauses and
-# resumes, and shuts it down with the power button.
+# a command and reads its answer there, takes a screenshot, moves and clicks
+# the pointer (the guest reads its tablet), pauses and resumes, and shuts it
+# down with the power button.
 # Usage: hostelctl-e2e.sh HOSTELCTL ISO DATA_DIR
 CTL=$1 ISO=$2
 export HOSTEL_DATA_DIR=$3
@@ -40,6 +41,19 @@ wait_text HOSTEL-E2E-READY 300 || fail "the guest's ready marker did not appear 
 "$CTL" type "$VM" 'echo ctl-$((6*7))\n' || fail "type"
 wait_text ctl-42 60 || fail "the typed command's answer did not appear on the screen"
 "$CTL" screenshot "$VM" "$TMP/shot.png" || fail "screenshot"
+# The tablet: the guest's shell reads its evdev node (od: 32-bit words,
+# "time(4) code<<16|type value" per event) while hostelctl moves the pointer
+# beyond the screen (clamped to its last pixel) and clicks the left button: ABS_X and
+# ABS_Y at the axis maximum (32767), then BTN_LEFT (0x110) 1 and 0, each
+# update ended by SYN: 7 events of 24 bytes.
+"$CTL" type "$VM" 'for e in /sys/class/input/event*; do grep -q Tablet $e/device/name && T=/dev/input/${e##*/}; done; od -An -td4 -w24 -N168 $T; echo tab-$((4+4))\n' ||
+    fail "type the tablet reader"
+sleep 3
+"$CTL" pointer "$VM" 5000 5000 --click left || fail "pointer"
+wait_text tab-8 60 || fail "the tablet's events did not reach the guest"
+"$CTL" text "$VM" | awk '$5 == 3 && $6 == 32767 { x = 1 } $5 == 65539 && $6 == 32767 { y = 1 }
+    $5 == 17825793 && $6 == 1 { down = 1 } $5 == 17825793 && $6 == 0 { up = 1 } END { exit !(x && y && down && up) }' ||
+    fail "the guest's tablet did not read the pointer clamped to the last pixel and a left click: $("$CTL" text "$VM" | tail -n 9)"
 [ "$(head -c 4 "$TMP/shot.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"
 "$CTL" pause "$VM" || fail "pause"
 [ "$(state)" = paused ] || fail "state after pause: $(state)"
