@@ -116,16 +116,8 @@ static void virtio_input_flush(struct virtio_input *t)
     if (!q)
         return;
     bool pushed = false;
-    char err[VIRTIO_PCI_ERROR_LEN];
-    while (t->count) {
-        struct virtq_elem elem;
-        int rc = virtq_pop(q, t->vp.mem, &elem, err, sizeof(err));
-        if (rc < 0) {
-            virtio_pci_device_error(&t->vp, err);
-            return;
-        }
-        if (rc == 0)
-            break;
+    struct virtq_elem elem;
+    while (t->count && virtio_pci_pop(&t->vp, q, &elem) == 1) {
         const struct virtio_input_event *ev = &t->pending[t->head];
         uint8_t bytes[8];
         memcpy(bytes, &ev->type, 2);
@@ -136,10 +128,8 @@ static void virtio_input_flush(struct virtio_input *t)
             virtio_pci_device_error(&t->vp, "an event buffer is shorter than an event");
             return;
         }
-        if (virtq_push(q, t->vp.mem, elem.head, (uint32_t)n) < 0) {
-            virtio_pci_device_error(&t->vp, "the used ring is outside RAM");
+        if (!virtio_pci_push(&t->vp, q, elem.head, (uint32_t)n))
             return;
-        }
         pushed = true;
         t->head = (t->head + 1) % VIRTIO_INPUT_PENDING;
         t->count--;
@@ -156,20 +146,10 @@ static void virtio_input_drain_status(struct virtio_input *t)
     if (!q)
         return;
     bool pushed = false;
-    char err[VIRTIO_PCI_ERROR_LEN];
-    for (unsigned n = 0; n < q->size; n++) {
-        struct virtq_elem elem;
-        int rc = virtq_pop(q, t->vp.mem, &elem, err, sizeof(err));
-        if (rc < 0) {
-            virtio_pci_device_error(&t->vp, err);
+    struct virtq_elem elem;
+    for (unsigned n = 0; n < q->size && virtio_pci_pop(&t->vp, q, &elem) == 1; n++) {
+        if (!virtio_pci_push(&t->vp, q, elem.head, 0))
             return;
-        }
-        if (rc == 0)
-            break;
-        if (virtq_push(q, t->vp.mem, elem.head, 0) < 0) {
-            virtio_pci_device_error(&t->vp, "the used ring is outside RAM");
-            return;
-        }
         pushed = true;
     }
     if (pushed)
@@ -257,19 +237,11 @@ bool virtio_tablet_event(struct virtio_input *t, unsigned x, unsigned y, int dz,
     return true;
 }
 
-/* ---- lifecycle ---- */
-
-static void virtio_input_device_reset(void *opaque)
-{
-    struct virtio_input *t = opaque;
-    virtio_pci_device_ops.reset(&t->vp);
-}
-
-static void virtio_input_finalize(void *opaque)
-{
-    struct virtio_input *t = opaque;
-    virtio_pci_device_ops.finalize(&t->vp);
-}
+/* ---- lifecycle ----
+ *
+ * The board registers two devices: the transport (&t->vp with
+ * virtio_pci_device_ops: PCI function, queues, and the reset and mapping of
+ * both) and the tablet's own state with the ops below, after it. */
 
 static void virtio_input_post_load(void *opaque)
 {
@@ -279,19 +251,9 @@ static void virtio_input_post_load(void *opaque)
     if (t->count > VIRTIO_INPUT_PENDING)
         t->count = 0;
     t->buttons &= VIRTIO_TABLET_LEFT | VIRTIO_TABLET_RIGHT | VIRTIO_TABLET_MIDDLE;
-    virtio_pci_device_ops.vmstate->post_load(&t->vp);
 }
 
 static const struct vmstate_field virtio_input_vmstate_fields[] = {
-    VMSTATE_FIELD(struct virtio_input, vp.pci.config, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.dfselect, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.gfselect, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.guest_features, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.status, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.isr, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.queue_select, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.vq, 1),
-    VMSTATE_FIELD(struct virtio_input, vp.error, 1),
     VMSTATE_FIELD(struct virtio_input, select, 1),
     VMSTATE_FIELD(struct virtio_input, subsel, 1),
     VMSTATE_FIELD(struct virtio_input, buttons, 1),
@@ -310,8 +272,7 @@ static const struct vmstate_desc virtio_input_vmstate = {
 
 const struct device_ops virtio_input_device_ops = {
     .name = "virtio-tablet",
-    .reset = virtio_input_device_reset,
-    .finalize = virtio_input_finalize,
+    .reset = virtio_input_reset_state,
     .vmstate = &virtio_input_vmstate,
     .size = sizeof(struct virtio_input),
 };

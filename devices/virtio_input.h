@@ -60,7 +60,9 @@ struct virtio_input {
     unsigned long dropped;      /* pointer updates dropped for want of room */
 };
 
-/* The tablet as a device of the machine; its PCI function is &t->vp.pci. */
+/* The tablet's own state as a device of the machine, registered after its
+ * transport (&t->vp with virtio_pci_device_ops, whose reset also resets
+ * the tablet); its PCI function is &t->vp.pci. */
 extern const struct device_ops virtio_input_device_ops;
 
 void virtio_tablet_init(struct virtio_input *t, struct bus *mmio, const struct guest_mem *mem, struct irq_line *intx);

@@ -345,6 +345,23 @@ struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned q)
     return &vp->vq[q];
 }
 
+int virtio_pci_pop(struct virtio_pci *vp, struct virtq *q, struct virtq_elem *elem)
+{
+    char err[VIRTIO_PCI_ERROR_LEN];
+    int rc = virtq_pop(q, vp->mem, elem, err, sizeof(err));
+    if (rc < 0)
+        virtio_pci_device_error(vp, err);
+    return rc;
+}
+
+bool virtio_pci_push(struct virtio_pci *vp, struct virtq *q, uint16_t head, uint32_t written)
+{
+    if (virtq_push(q, vp->mem, head, written) == 0)
+        return true;
+    virtio_pci_device_error(vp, "the used ring is outside RAM");
+    return false;
+}
+
 void virtio_pci_used(struct virtio_pci *vp, unsigned q)
 {
     if (q >= vp->ops->num_queues || !virtq_wants_interrupt(&vp->vq[q], vp->mem))

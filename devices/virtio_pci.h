@@ -136,6 +136,14 @@ bool virtio_pci_driver_ok(const struct virtio_pci *vp);
 /* Queue q if the driver has it ready for use, else NULL. */
 struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned q);
 
+/* Take the next buffer from queue q (ready, from virtio_pci_queue): 1 with
+ * elem filled, 0 when there is none, -1 when the ring is malformed (the
+ * device then needs a reset, as by virtio_pci_device_error). */
+int virtio_pci_pop(struct virtio_pci *vp, struct virtq *q, struct virtq_elem *elem);
+/* Return a buffer with `written` bytes filled; false (and the device needs
+ * a reset) if the used ring is not in RAM. */
+bool virtio_pci_push(struct virtio_pci *vp, struct virtq *q, uint16_t head, uint32_t written);
+
 /* Buffers were returned on queue q: interrupt the driver unless it asked not to be. */
 void virtio_pci_used(struct virtio_pci *vp, unsigned q);
 

@@ -370,6 +370,7 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
         { &hpet_device_ops, &pc->hpet },
         { &ide_device_ops, &pc->ide },
         { &vga_device_ops, &pc->vga },
+        { &virtio_pci_device_ops, &pc->tablet.vp },
         { &virtio_input_device_ops, &pc->tablet },
     };
     unsigned first_device = vm->ndevices;
