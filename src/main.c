@@ -25,7 +25,8 @@ static const char usage_text[] =
     "                     with --kernel, the firmware boots that kernel (a bzImage)\n"
     "  --firmware-log FILE  write the firmware's debug messages (port 0x402) to FILE\n"
     "                     ('-' for stderr)\n"
-    "  --disk FILE        raw disk image, on the first IDE channel (written to)\n"
+    "  --disk FILE        raw disk image (written to); up to 3 times: the first IDE\n"
+    "                     channel's master and slave, then the second's slave\n"
     "  --cdrom FILE       ISO image in a CD-ROM drive on the second IDE channel\n"
     "  --boot LIST        firmware boot order: 'cd', 'disk' or both, e.g. cd,disk\n"
     "                     (default cd,disk; devices left out are not booted)\n"
@@ -133,7 +134,12 @@ static int parse_args(int argc, char **argv, struct vm_config *cfg, bool *stats)
         case OPT_KERNEL: cfg->kernel = optarg; break;
         case OPT_FIRMWARE: cfg->firmware = optarg; break;
         case OPT_FIRMWARE_LOG: cfg->firmware_log = optarg; break;
-        case OPT_DISK: cfg->disk = optarg; break;
+        case OPT_DISK:
+            if (cfg->ndisks == VM_MAX_DISKS)
+                return usage_error("--disk can be given at most 3 times (the IDE drives beside the CD-ROM); "
+                                   "'%s' is one too many.", optarg);
+            cfg->disks[cfg->ndisks++] = optarg;
+            break;
         case OPT_CDROM: cfg->cdrom = optarg; break;
         case OPT_CONTROL: cfg->control = optarg; break;
         case OPT_SCREENSHOT_ON_EXIT: cfg->screenshot_on_exit = optarg; break;
@@ -336,14 +342,16 @@ int main(int argc, char **argv)
         g_free(initrd);
         return VM_EXIT_BAD_INPUT;
     }
-    struct blockdev *disk = NULL, *cdrom = NULL;
-    if (cfg.disk)
-        disk = blockdev_open(cfg.disk, 0, err, sizeof(err));
-    if (!(cfg.disk && !disk) && cfg.cdrom)
-        cdrom = blockdev_open(cfg.cdrom, BLOCKDEV_CDROM, err, sizeof(err));
-    if ((cfg.disk && !disk) || (cfg.cdrom && !cdrom)) {
+    struct blockdev *disks[VM_MAX_DISKS] = { NULL }, *cdrom = NULL;
+    bool opened = true;
+    for (unsigned i = 0; i < cfg.ndisks && opened; i++)
+        opened = (disks[i] = blockdev_open(cfg.disks[i], 0, err, sizeof(err))) != NULL;
+    if (opened && cfg.cdrom)
+        opened = (cdrom = blockdev_open(cfg.cdrom, BLOCKDEV_CDROM, err, sizeof(err))) != NULL;
+    if (!opened) {
         fprintf(stderr, "hostel-vm: %s\n", err);
-        blockdev_close(disk);
+        for (unsigned i = 0; i < cfg.ndisks; i++)
+            blockdev_close(disks[i]);
         g_free(firmware);
         g_free(vga_rom);
         g_free(kernel);
@@ -403,7 +411,7 @@ int main(int argc, char **argv)
         .ncpus = cfg.cpus,
         .serial_out = &serial_dev,
         .firmware_log = fwlog ? &fwlog_dev : NULL,
-        .disk = disk,
+        .ndisks = cfg.ndisks,
         .cdrom_drive = cdrom != NULL || cfg.firmware != NULL,
         .cdrom = cdrom,
         .boot_order = cfg.boot,
@@ -418,6 +426,7 @@ int main(int argc, char **argv)
         .linuxboot_rom = linuxboot,
         .linuxboot_rom_size = linuxboot_len,
     };
+    memcpy(pcfg.disks, disks, sizeof(pcfg.disks));
     /* The UUID as the guest sees it: the 16 bytes in the string's order. */
     gchar *uuid_str = cfg.uuid ? g_strdup(cfg.uuid) : g_uuid_string_random();
     for (unsigned i = 0, j = 0; i < 16 && uuid_str[j]; j++) {

@@ -171,6 +171,9 @@ static void pc_vga_lfb_map(void *opaque, uint64_t gpa, bool mapped)
 /* The firmware's boot order (fw_cfg "bootorder"): one OpenFirmware device
  * path per line, as SeaBIOS matches them; "HALT" ends the list so devices
  * left out are not tried. */
+/* Where disk i sits: (channel, unit). */
+static const struct { unsigned channel, unit; } pc_disk_slots[VM_MAX_DISKS] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
+
 static char *pc_boot_order(const struct pc *pc, const char *order, bool kernel)
 {
     GString *out = g_string_new(NULL);
@@ -180,8 +183,10 @@ static char *pc_boot_order(const struct pc *pc, const char *order, bool kernel)
     for (gchar **it = items; *it; it++) {
         if (strcmp(*it, "cd") == 0 && pc->has_cdrom_drive)
             g_string_append_printf(out, "/pci@i0cf8/ide@%x,1/drive@1/disk@0\n", PC_PIIX_SLOT);
-        else if (strcmp(*it, "disk") == 0 && pc->disk)
-            g_string_append_printf(out, "/pci@i0cf8/ide@%x,1/drive@0/disk@0\n", PC_PIIX_SLOT);
+        else if (strcmp(*it, "disk") == 0)
+            for (unsigned i = 0; i < pc->ndisks; i++)
+                g_string_append_printf(out, "/pci@i0cf8/ide@%x,1/drive@%u/disk@%u\n", PC_PIIX_SLOT,
+                                       pc_disk_slots[i].channel, pc_disk_slots[i].unit);
     }
     g_strfreev(items);
     g_string_append(out, "HALT\n");
@@ -263,7 +268,8 @@ static void pc_free(struct pc *pc)
     if (pc->display_ready)
         display_destroy(&pc->display);
     pam_destroy(&pc->pam);
-    blockdev_close(pc->disk);
+    for (unsigned i = 0; i < pc->ndisks; i++)
+        blockdev_close(pc->disks[i]);
     blockdev_close(pc->cdrom);
     free(pc);
 }
@@ -273,13 +279,16 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
     struct pc *pc = calloc(1, sizeof(*pc));
     if (!pc) {
         snprintf(err, errlen, "Out of memory.");
-        blockdev_close(cfg->disk);
+        for (unsigned i = 0; i < cfg->ndisks && i < VM_MAX_DISKS; i++)
+            blockdev_close(cfg->disks[i]);
         blockdev_close(cfg->cdrom);
         return NULL;
     }
     pc->vm = vm;
     pc->firmware = cfg->firmware != NULL;
-    pc->disk = cfg->disk;
+    pc->ndisks = cfg->ndisks < VM_MAX_DISKS ? cfg->ndisks : VM_MAX_DISKS;
+    for (unsigned i = 0; i < pc->ndisks; i++)
+        pc->disks[i] = cfg->disks[i];
     pc->cdrom = cfg->cdrom;
     pc->has_cdrom_drive = cfg->cdrom_drive;
     for (unsigned i = 0; i < PC_NUM_GSI; i++)
@@ -338,8 +347,10 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
         pc_free(pc);
         return NULL;
     }
-    if ((pc->disk && ide_attach_disk(&pc->ide, 0, 0, pc->disk) < 0) ||
-        (pc->has_cdrom_drive && ide_attach_cdrom(&pc->ide, 1, 0, pc->cdrom) < 0)) {
+    bool attached = true;
+    for (unsigned i = 0; i < pc->ndisks; i++)
+        attached &= ide_attach_disk(&pc->ide, pc_disk_slots[i].channel, pc_disk_slots[i].unit, pc->disks[i]) == 0;
+    if (!attached || (pc->has_cdrom_drive && ide_attach_cdrom(&pc->ide, 1, 0, pc->cdrom) < 0)) {
         snprintf(err, errlen, "Internal error: the IDE drives could not be attached.");
         vga_device_ops.finalize(&pc->vga);
         pc_free(pc);
@@ -436,8 +447,9 @@ void pc_destroy(struct pc *pc)
         return;
     /* The devices' finalize ops ran in vm_destroy, which comes first. */
     char err[256];
-    if (pc->disk && blockdev_flush(pc->disk, err, sizeof(err)) < 0)
-        fprintf(stderr, "hostel-vm: %s\n", err);
+    for (unsigned i = 0; i < pc->ndisks; i++)
+        if (blockdev_flush(pc->disks[i], err, sizeof(err)) < 0)
+            fprintf(stderr, "hostel-vm: %s\n", err);
     pc_free(pc);
 }
 

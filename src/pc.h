@@ -8,6 +8,7 @@
 
 #include "boot.h"
 #include "chardev.h"
+#include "vm.h"
 
 struct vm;
 struct pc;
@@ -26,9 +27,11 @@ struct pc_config {
     const struct chardev *serial_out;     /* COM1 output; NULL drops it */
     const struct chardev *firmware_log;   /* debug port 0x402; NULL drops it */
     /* Drives (the board owns them from pc_create on, even when it fails):
-     * a disk on the primary IDE master, a CD-ROM drive on the secondary
-     * master, with cdrom as its medium (NULL: empty). */
-    struct blockdev *disk;
+     * disks on the primary IDE master, the primary slave and the secondary
+     * slave, in that order; a CD-ROM drive on the secondary master, with
+     * cdrom as its medium (NULL: empty). */
+    struct blockdev *disks[VM_MAX_DISKS];
+    unsigned ndisks;
     bool cdrom_drive;
     struct blockdev *cdrom;
     /* Firmware only: */

@@ -68,7 +68,8 @@ struct pc {
     struct piix_rcr rcr;
     struct hpet hpet;
     struct ide ide;
-    struct blockdev *disk;          /* primary master, or NULL */
+    struct blockdev *disks[VM_MAX_DISKS];   /* see pc_config */
+    unsigned ndisks;
     struct blockdev *cdrom;         /* secondary master's medium, or NULL */
     bool has_cdrom_drive;
     struct vga vga;

@@ -71,13 +71,18 @@ struct vcpu {
     uint64_t emulated;          /* instructions emulated by Hostel */
 };
 
+/* Disks beside the CD-ROM drive on the two IDE channels (hostel-vm's
+ * --help and its error message say 3). */
+#define VM_MAX_DISKS 3
+
 /* What the VM runs: filled from the command line or a definition file. */
 struct vm_config {
     uint64_t mem_mib;
     unsigned cpus;
     const char *firmware;       /* BIOS image; NULL with a kernel */
     const char *firmware_log;   /* file for the firmware's debug port, "-" = stderr */
-    const char *disk;           /* raw disk image */
+    const char *disks[VM_MAX_DISKS];    /* raw disk images, in IDE order (pc.h) */
+    unsigned ndisks;
     const char *cdrom;          /* ISO image */
     const char *boot;           /* firmware boot order, "cd,disk" style */
     unsigned boot_menu_ms;

@@ -127,10 +127,11 @@ static char *find_hostel_vm(const char *given, GError **err)
 
 char **vmrun_argv(const struct vmdef *d, const char *hostel_vm, GError **err)
 {
-    if (d->ndisks > 1) {
+    if (d->ndisks > VMRUN_MAX_DISKS) {
         g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                    "The VM '%s' has %u disks, and hostel-vm runs one for now; remove [disk1] and up from %s.",
-                    d->name, d->ndisks, d->path ? d->path : VMDEF_FILE);
+                    "The VM '%s' has %u disks, and hostel-vm runs at most %u beside the CD-ROM drive; remove "
+                    "[disk%u] and up from %s.", d->name, d->ndisks, VMRUN_MAX_DISKS, VMRUN_MAX_DISKS,
+                    d->path ? d->path : VMDEF_FILE);
         return NULL;
     }
     char *sock = vmrun_socket_path(d);
@@ -149,9 +150,9 @@ char **vmrun_argv(const struct vmdef *d, const char *hostel_vm, GError **err)
     g_ptr_array_add(a, g_strdup_printf("%u", d->memory_mib));
     g_ptr_array_add(a, g_strdup("--cpus"));
     g_ptr_array_add(a, g_strdup_printf("%u", d->cpus));
-    if (d->ndisks == 1) {
+    for (unsigned i = 0; i < d->ndisks; i++) {
         g_ptr_array_add(a, g_strdup("--disk"));
-        g_ptr_array_add(a, vmdef_resolve(d, d->disks[0].file));
+        g_ptr_array_add(a, vmdef_resolve(d, d->disks[i].file));
     }
     if (d->cdrom && *d->cdrom) {
         g_ptr_array_add(a, g_strdup("--cdrom"));

@@ -31,6 +31,7 @@ enum vmrun_state {
 #define VMRUN_OBJECT_PATH "/org/hostel/VM"
 #define VMRUN_INTERFACE "org.hostel.VM1"
 #define VMRUN_LOG_FILE "hostel-vm.log"
+#define VMRUN_MAX_DISKS 3   /* hostel-vm's --disk limit, VM_MAX_DISKS in vm.h */
 #define VMRUN_DEFAULT_START_TIMEOUT_MS 10000u  /* vmrun_start with timeout_ms 0 */
 #define VMRUN_STATE_TIMEOUT_MS 1000u           /* vmrun_state's patience */
 
@@ -44,10 +45,11 @@ char *vmrun_log_path(const struct vmdef *d);
 /* hostel-vm's argument vector for this VM (NULL-terminated; g_strfreev).
  * hostel_vm: the program (NULL: HOSTEL_VM from the environment, else
  * "hostel-vm" in the same directory as the running program, else PATH).
- * The vector: PROGRAM --memory MIB --cpus N [--disk IMAGE] [--cdrom ISO]
+ * The vector: PROGRAM --memory MIB --cpus N [--disk IMAGE]... [--cdrom ISO]
  * --boot ORDER [--firmware FILE] --control SOCKET --serial none, image
  * paths resolved (vmdef_resolve); --firmware only when it is not "bios".
- * hostel-vm takes one disk for now: more fail with G_IO_ERROR_NOT_SUPPORTED. */
+ * hostel-vm takes up to VMRUN_MAX_DISKS disks (its IDE drives beside the
+ * CD-ROM): more fail with G_IO_ERROR_NOT_SUPPORTED. */
 char **vmrun_argv(const struct vmdef *d, const char *hostel_vm, GError **err);
 
 /* Start the VM in the background (its own session, stdin /dev/null,

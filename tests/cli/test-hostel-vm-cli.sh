@@ -51,6 +51,11 @@ expect 66 "is not a regular file" -- --kernel "$GUEST" --initrd "$TMP"
 truncate -s 1000 "$TMP/odd.img"
 expect 66 "does not exist; check the path" -- --disk "$TMP/missing.img"
 expect 66 "is not a multiple of 512" -- --disk "$TMP/odd.img"
+# Three disks at most; the second of two bad ones is not reached.
+truncate -s 1M "$TMP/a.img"
+expect 64 "--disk can be given at most 3 times" -- --disk "$TMP/a.img" --disk "$TMP/a.img" --disk "$TMP/a.img" --disk "$TMP/a.img"
+expect 66 "missing2.img does not exist" -- --disk "$TMP/a.img" --disk "$TMP/missing2.img"
+expect 66 "is in use by another virtual machine" -- --disk "$TMP/a.img" --disk "$TMP/a.img"
 expect 66 "neither a regular file nor a block device" -- --cdrom "$TMP"
 expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot floppy
 expect 64 "--boot is a list of 'cd' and 'disk'" -- --boot cd,,disk

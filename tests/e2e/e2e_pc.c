@@ -3,7 +3,8 @@
  * through the control interface reach a shell on the VGA console, whose
  * output shows on a screenshot; the virtio tablet's pointer positions and
  * buttons reach the guest's evdev; the ACPI power button shuts the guest down;
- * then the same system boots from the raw disk image and writes to it.
+ * then the same system boots from the raw disk image and writes to it, and
+ * to a second disk on the primary IDE slave.
  *
  * Usage: e2e-pc HOSTEL_VM ISO DISK VGA_ROM WORKDIR [TIMEOUT_S]
  * DISK is copied to WORKDIR (the test writes to its copy).
@@ -359,10 +360,13 @@ static int run_cd(const char *hostel_vm, const char *iso, const char *disk, cons
     return 0;
 }
 
-static int run_disk(const char *hostel_vm, const char *disk)
+#define DATA_DISK_SECTORS 4096   /* the second disk: 2 MiB */
+
+static int run_disk(const char *hostel_vm, const char *disk, const char *data)
 {
     double t0 = now_s();
-    char *argv[] = { (char *)hostel_vm, "--disk", (char *)disk, "--boot", "disk", "--memory", "256", NULL };
+    char *argv[] = { (char *)hostel_vm, "--disk", (char *)disk, "--disk", (char *)data, "--boot", "disk",
+                     "--memory", "256", NULL };
     if (child_spawn(&vm, argv) < 0)
         return fail("could not start hostel-vm");
     long ready = child_wait_for(&vm, "HOSTEL-E2E-READY", 0, now_s() + timeout);
@@ -377,6 +381,15 @@ static int run_disk(const char *hostel_vm, const char *disk)
                         " && echo write-$((3*5))\n") < 0 ||
         child_wait_for(&vm, "write-15", (size_t)ready, now_s() + 120) < 0)
         return fail("the guest could not write to its disk");
+    /* The second disk, on the primary slave, is sdb: its size, and a write
+     * to its last sector. */
+    char cmd[256], want[64];
+    snprintf(cmd, sizeof(cmd), "echo sdb-$((1+1))=$(cat /sys/block/sdb/size) && printf HOSTEL-DATA-WRITE | "
+             "dd of=/dev/sdb bs=512 seek=%u conv=fsync 2>/dev/null && echo data-$((2+5))\n", DATA_DISK_SECTORS - 1);
+    snprintf(want, sizeof(want), "sdb-2=%u", DATA_DISK_SECTORS);
+    if (child_type(&vm, cmd) < 0 || child_wait_for(&vm, "data-7", (size_t)ready, now_s() + 120) < 0 ||
+        !strstr(vm.buf + ready, want))
+        return fail("the guest does not see the second disk as sdb of 2 MiB, or could not write to it");
     /* A reboot restarts the machine: the firmware and the boot loader run
      * again and the system comes back. */
     size_t before = vm.len;
@@ -396,6 +409,12 @@ static int run_disk(const char *hostel_vm, const char *disk)
     if (!f || fseek(f, 100 * 512, SEEK_SET) != 0 || fread(got, 1, 17, f) != 17 ||
         strcmp(got, "HOSTEL-DISK-WRITE") != 0)
         return fail("the guest's write did not reach the disk image");
+    fclose(f);
+    f = fopen(data, "rb");
+    memset(got, 0, sizeof(got));
+    if (!f || fseek(f, (DATA_DISK_SECTORS - 1) * 512L, SEEK_SET) != 0 || fread(got, 1, 17, f) != 17 ||
+        strcmp(got, "HOSTEL-DATA-WRITE") != 0)
+        return fail("the guest's write did not reach the second disk's image");
     fclose(f);
     printf("\ne2e-pc: PASS disk: userspace_s=%.1f rebooted_s=%.1f total_s=%.1f\n", t_ready, t_reboot,
            now_s() - t0);
@@ -432,7 +451,16 @@ int main(int argc, char **argv)
         return 1;
     }
     g_free(data);
+    char data_disk[512];
+    snprintf(data_disk, sizeof(data_disk), "%s/data.img", argv[5]);
+    gchar *zeros = g_malloc0(DATA_DISK_SECTORS * 512);
+    gboolean made = g_file_set_contents(data_disk, zeros, DATA_DISK_SECTORS * 512, NULL);
+    g_free(zeros);
+    if (!made) {
+        printf("e2e-pc: cannot write %s\n", data_disk);
+        return 1;
+    }
     if (run_cd(argv[1], argv[2], disk, argv[5]) != 0)
         return 1;
-    return run_disk(argv[1], disk);
+    return run_disk(argv[1], disk, data_disk);
 }

@@ -334,17 +334,33 @@ static void test_argv(void **state)
     assert_true(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND));
     g_clear_error(&err);
 
-    /* Two disks: hostel-vm has one drive for now. */
-    f->vm->disks[1].file = g_strdup("second.img");
-    f->vm->ndisks = 2;
+    /* Up to three disks go to hostel-vm in order; a fourth is refused. */
+    for (unsigned i = 1; i < 4; i++)
+        f->vm->disks[i].file = g_strdup_printf("disk%u.img", i);
+    f->vm->ndisks = 3;
+    argv = vmrun_argv(f->vm, "/bin/true", &err);
+    assert_non_null(argv);
+    unsigned seen = 0;
+    for (unsigned i = 0; argv[i]; i++) {
+        if (strcmp(argv[i], "--disk") != 0)
+            continue;
+        char *want = vmdef_resolve(f->vm, f->vm->disks[seen].file);
+        assert_string_equal(argv[i + 1], want);
+        g_free(want);
+        seen++;
+    }
+    assert_int_equal(seen, 3);
+    g_strfreev(argv);
+    f->vm->ndisks = 4;
     assert_null(vmrun_argv(f->vm, "/bin/true", &err));
     assert_true(g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED));
+    assert_non_null(strstr(err->message, "remove [disk3]"));
     g_clear_error(&err);
 
     /* A runtime directory too long for a socket path. */
     f->vm->ndisks = 1;
-    g_free(f->vm->disks[1].file);
-    f->vm->disks[1].file = NULL;
+    for (unsigned i = 1; i < 4; i++)
+        g_clear_pointer(&f->vm->disks[i].file, g_free);
     char *deep = g_strnfill(120, 'x');
     char *long_rt = g_strdup_printf("/tmp/%s", deep);
     g_setenv("XDG_RUNTIME_DIR", long_rt, TRUE);
@@ -646,7 +662,7 @@ static void test_random_argv(void **state)
         d->cpus = (unsigned)g_rand_int_range(r, 1, VMDEF_MAX_CPUS + 1);
         g_free(d->boot_order);
         d->boot_order = g_strdup(boots[g_rand_int_range(r, 0, 4)]);
-        d->ndisks = (unsigned)g_rand_int_range(r, 0, 2);
+        d->ndisks = (unsigned)g_rand_int_range(r, 0, 2);   /* the fixture has one disk file */
         g_free(d->cdrom);
         d->cdrom = g_rand_boolean(r) ? g_strdup_printf("cd%u.iso", g_rand_int(r)) : NULL;
         g_free(d->firmware);
@@ -660,7 +676,7 @@ static void test_random_argv(void **state)
         snprintf(num, sizeof(num), "%u", d->cpus);
         assert_string_equal(arg_after(argv, "--cpus"), num);
         assert_string_equal(arg_after(argv, "--boot"), d->boot_order);
-        assert_int_equal(arg_after(argv, "--disk") != NULL, d->ndisks == 1);
+        assert_int_equal(arg_after(argv, "--disk") != NULL, d->ndisks > 0);
         assert_int_equal(arg_after(argv, "--cdrom") != NULL, d->cdrom != NULL);
         const char *fw = arg_after(argv, "--firmware");
         if (strcmp(d->firmware, "bios") == 0)
