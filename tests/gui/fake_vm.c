@@ -6,11 +6,17 @@
  *  - GetDisplay passes a memfd framebuffer with a known pattern
  *    (fake_screen.h); Damage goes out about 30 times a second when
  *    something changed (everything, when a client connects);
- *  - SendKey, MouseEvent, TypeText, PressKeys and every other call are
- *    appended to the file in FAKE_VM_RECORD, one line each ("key 30 1",
- *    "mouse 5 0 0 0", "method Pause", ...), after a first line "pid N";
+ *  - SendKey, MouseEvent, PointerEvent, TypeText, PressKeys and every
+ *    other call are appended to the file in FAKE_VM_RECORD, one line each
+ *    ("key 30 1", "mouse 5 0 0 0", "pointer 320 240 0 1", "method Pause",
+ *    ...), after a first line "pid N";
  *  - key Y (evdev 21) pressed paints a yellow square and damages only it;
  *    key R (19) changes the mode to 800x450 (DisplayChanged);
+ *  - the properties State and PointerAbsolute; PointerAbsolute starts
+ *    false, and key T (20) pressed toggles it (the guest's tablet driver
+ *    coming or going), with PointerModeChanged and PropertiesChanged as
+ *    hostel-vm sends them. PointerEvent while it is false is an error, as
+ *    from hostel-vm, recorded as "pointer-refused X Y DZ BUTTONS";
  *  - Pause and Resume change State; Shutdown and PowerOff emit StateChanged
  *    "stopped" with hostel-vm's reasons and exit 0; Reset drops the clients
  *    (they reconnect, as after hostel-vm's reset); Screenshot writes a PNG.
@@ -33,6 +39,7 @@
 #define FAKE_TICK_MS 33
 #define FAKE_MAX_PENDING 8
 #define KEY_R 19
+#define KEY_T 20
 #define KEY_Y 21
 
 struct fake_vm {
@@ -46,6 +53,7 @@ struct fake_vm {
     struct fake_rect pending[FAKE_MAX_PENDING];
     unsigned npending;
     gboolean display_changed;
+    gboolean pointer_absolute;  /* the "guest" drives the tablet */
     gboolean power_off;         /* PowerOff rather than Shutdown */
     int exit_status;
 };
@@ -71,6 +79,21 @@ static void fake_emit(struct fake_vm *vm, const char *signal, GVariant *args)
         g_dbus_connection_emit_signal(g_ptr_array_index(vm->conns, i), NULL, "/org/hostel/VM", "org.hostel.VM1",
                                       signal, args, NULL);
     g_variant_unref(args);
+}
+
+/* PropertiesChanged for one property of org.hostel.VM1. */
+static void fake_emit_property(struct fake_vm *vm, const char *name, GVariant *value)
+{
+    g_variant_ref_sink(value);
+    for (guint i = 0; i < vm->conns->len; i++) {
+        GVariantBuilder changed;
+        g_variant_builder_init(&changed, G_VARIANT_TYPE("a{sv}"));
+        g_variant_builder_add(&changed, "{sv}", name, value);
+        g_dbus_connection_emit_signal(g_ptr_array_index(vm->conns, i), NULL, "/org/hostel/VM",
+                                      "org.freedesktop.DBus.Properties", "PropertiesChanged",
+                                      g_variant_new("(sa{sv}as)", "org.hostel.VM1", &changed, NULL), NULL);
+    }
+    g_variant_unref(value);
 }
 
 static void fake_damage(struct fake_vm *vm, unsigned x, unsigned y, unsigned w, unsigned h)
@@ -160,6 +183,10 @@ static void fake_key(struct fake_vm *vm, guint32 code, gboolean pressed)
         vm->display_changed = TRUE;
         vm->npending = 0;
         fake_damage(vm, 0, 0, vm->screen.width, vm->screen.height);
+    } else if (code == KEY_T) {
+        vm->pointer_absolute = !vm->pointer_absolute;
+        fake_emit(vm, "PointerModeChanged", g_variant_new("(b)", vm->pointer_absolute));
+        fake_emit_property(vm, "PointerAbsolute", g_variant_new_boolean(vm->pointer_absolute));
     }
 }
 
@@ -191,6 +218,18 @@ static void fake_method(GDBusConnection *conn, const gchar *sender, const gchar 
         guint32 buttons;
         g_variant_get(params, "(iiiu)", &dx, &dy, &dz, &buttons);
         fake_record(vm, "mouse %d %d %d %u", dx, dy, dz, buttons);
+    } else if (strcmp(method, "PointerEvent") == 0) {
+        guint32 x, y, buttons;
+        gint32 dz;
+        g_variant_get(params, "(uuiu)", &x, &y, &dz, &buttons);
+        if (!vm->pointer_absolute) {
+            fake_record(vm, "pointer-refused %u %u %d %u", x, y, dz, buttons);
+            g_dbus_method_invocation_return_error_literal(inv, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                                          "The guest does not use the tablet; send relative "
+                                                          "mouse motion instead.");
+            return;
+        }
+        fake_record(vm, "pointer %u %u %d %u", x, y, dz, buttons);
     } else if (strcmp(method, "TypeText") == 0 || strcmp(method, "PressKeys") == 0 ||
                strcmp(method, "ChangeCdrom") == 0 || strcmp(method, "Screenshot") == 0) {
         const char *arg;
@@ -223,7 +262,12 @@ static GVariant *fake_get_property(GDBusConnection *conn, const gchar *sender, c
                                    const gchar *iface, const gchar *name, GError **error, gpointer data)
 {
     struct fake_vm *vm = data;
-    return g_variant_new_string(vm->state);
+    if (strcmp(name, "State") == 0)
+        return g_variant_new_string(vm->state);
+    if (strcmp(name, "PointerAbsolute") == 0)
+        return g_variant_new_boolean(vm->pointer_absolute);
+    g_set_error(error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_PROPERTY, "No such property.");
+    return NULL;
 }
 
 static const GDBusInterfaceVTable fake_vtable = {

@@ -10,7 +10,10 @@
    VM's screen. With the fake VM (--fake-record): the test pattern is on
    the screen at the right aspect; keys typed while the window has
    captured the keyboard reach the VM as the right evdev codes and the
-   host key releases it; pointer motion arrives as relative deltas; a
+   host key releases it; pointer motion arrives as relative deltas; when
+   the VM switches to its tablet, the pointer goes uncaptured as screen
+   pixels (clamped to the edges), with buttons and wheel, and a click
+   captures the keyboard alone; a
    damaged square and a mode change are redrawn; a stopped (SIGSTOP) VM
    shows as "Not responding" while the GUI keeps answering.
 4. Stop it from the VM window's Power menu; the window closes and the
@@ -40,11 +43,14 @@ from gi.repository import GLib  # noqa: E402
 
 from atspi_ui import Atspi, Ui, UiError, dump  # noqa: E402
 import screen_check  # noqa: E402
+from gi.repository import Gdk  # noqa: E402  (screen_check chose its version)
 
 VM_NAME = "Test VM"
 # GtkAssistant's title is the page's.
 ASSISTANT_TITLES = ("Name and installation image", "Operating system", "Memory and processors", "Disk", "Summary")
 GIB = 1024 ** 3
+# The VM window's capture label with the guest's tablet, not captured.
+UNCAPTURED_ABSOLUTE = "Click the screen to capture the keyboard; the mouse works without capture."
 
 
 def log(msg):
@@ -86,6 +92,14 @@ class Record:
     def mouse(self):
         return [tuple(int(v) for v in line.split()[1:]) for line in self.lines() if line.startswith("mouse ")]
 
+    def pointer(self):
+        """PointerEvent calls: (x, y, dz, buttons)."""
+        return [tuple(int(v) for v in line.split()[1:]) for line in self.lines() if line.startswith("pointer ")]
+
+    def pointer_refused(self):
+        """PointerEvent calls the VM refused: it had no absolute pointer."""
+        return [line for line in self.lines() if line.startswith("pointer-refused ")]
+
     def methods(self):
         return [line.split()[1] for line in self.lines() if line.startswith("method ")]
 
@@ -126,6 +140,12 @@ class Test:
         kf = GLib.KeyFile()
         kf.load_from_file(files[0], GLib.KeyFileFlags.NONE)
         return files[0], kf
+
+    def settled(self, acc):
+        """acc's extents when they stay the same for a moment, else None."""
+        first = self.ui.extents(acc)
+        time.sleep(0.2 * self.args.timeout_scale)
+        return first if self.ui.extents(acc) == first else None
 
     def row_state(self, state):
         """The VM's row in the main window says state."""
@@ -170,7 +190,11 @@ class Test:
             # The ISO's path typed into its field as a user would, then
             # Return there goes on like Next (the default button).
             iso = ui.wait_labelled(assistant, "Installation image")
-            x, y, w, h = ui.extents(iso)
+            # The refusal's sentence goes and the fields move up: click
+            # where the field is once the page has settled.
+            ui.wait("the name to be accepted",
+                    lambda: ui.find(assistant(), role="label", contains="cannot contain '/'") is None)
+            x, y, w, h = ui.wait("the page to settle", lambda: self.settled(iso))
             xdotool("mousemove", str(x + w // 2), str(y + h // 2))
             xdotool("click", "1")
             ui.wait("the ISO field to have the focus",
@@ -296,6 +320,218 @@ class Test:
         if abs(dx - expect) > 2 or dy != 0:
             raise UiError(f"the VM's pointer moved {dx},{dy}, not {expect:.1f},0")
         log(f"pointer motion reached the VM: {dx},{dy} in {len(moves)} events")
+
+    # ---- the absolute pointer (the guest's tablet) ----
+
+    def grab_status(self, capability):
+        """Try to grab the pointer or the keyboard from this process (and let
+        go at once): ALREADY_GRABBED while hostel holds that device."""
+        Gdk.init([])
+        display = Gdk.Display.get_default()
+        if getattr(self, "grab_window", None) is None:
+            # A grab needs a mapped window: a pixel of our own, off the screen.
+            attr = Gdk.WindowAttr()
+            attr.window_type = Gdk.WindowType.TEMP
+            attr.wclass = Gdk.WindowWindowClass.INPUT_OUTPUT
+            attr.x, attr.y, attr.width, attr.height = -10, -10, 1, 1
+            self.grab_window = Gdk.Window.new(None, attr, Gdk.WindowAttributesType.X | Gdk.WindowAttributesType.Y)
+            self.grab_window.show()
+            display.sync()
+        seat = display.get_default_seat()
+        st = seat.grab(self.grab_window, capability, False, None, None, None, None)
+        if st == Gdk.GrabStatus.SUCCESS:
+            seat.ungrab()
+        display.sync()
+        return st
+
+    def check_grabs(self, pointer, keyboard):
+        """Whether hostel holds the pointer and the keyboard."""
+        for what, cap, want in (("the pointer", Gdk.SeatCapabilities.POINTER, pointer),
+                                ("the keyboard", Gdk.SeatCapabilities.KEYBOARD, keyboard)):
+            st = self.grab_status(cap)
+            if st not in (Gdk.GrabStatus.SUCCESS, Gdk.GrabStatus.ALREADY_GRABBED):
+                raise UiError(f"could not try to grab {what}: {st.value_nick}")
+            if (st == Gdk.GrabStatus.ALREADY_GRABBED) != want:
+                raise UiError(f"hostel {'does not hold' if want else 'holds'} {what} (a grab here: {st.value_nick})")
+
+    def wait_pointer(self, before, what, want, slack=1):
+        """A PointerEvent recorded after the first `before` ones, at (x, y)
+        within slack pixels, with dz and buttons as in want; it is the
+        last one so far. Returns it."""
+        def ok(p):
+            return abs(p[0] - want[0]) <= slack and abs(p[1] - want[1]) <= slack and p[2:] == tuple(want[2:])
+        try:
+            self.ui.wait(what, lambda: any(ok(p) for p in self.record.pointer()[before:]), 10)
+        except UiError as e:
+            raise UiError(f"{e}: the VM got {self.record.pointer()[before:]}, not {want}")
+        # Let stragglers in: the one wanted must stay the last.
+        time.sleep(0.2 * self.args.timeout_scale)
+        got = self.record.pointer()[before:]
+        if not ok(got[-1]):
+            raise UiError(f"{what}: the VM got {got}, the last not {want}")
+        return got[-1]
+
+    def no_pointer(self, before, what):
+        time.sleep(0.5 * self.args.timeout_scale)
+        got = self.record.pointer()[before:]
+        if got:
+            raise UiError(f"{what}, yet the VM got {got}")
+
+    def wait_cursor(self, visible, where):
+        """The host's cursor shown or hidden (skipped without libXfixes)."""
+        if screen_check.cursor_visible() is None:
+            return
+        self.ui.wait(f"the host's cursor to be {'shown' if visible else 'hidden'} {where}",
+                     lambda: screen_check.cursor_visible() == visible, 5)
+
+    def check_absolute(self, codes):
+        """The VM switches to its tablet (key t, while captured): the capture
+        ends; the pointer over the screen goes to the VM as the framebuffer
+        pixel under it, clamped to the screen's edges, with its buttons and
+        wheel, and is never grabbed; a click captures the keyboard alone.
+        Back to relative (t again) at the end, captured as before."""
+        ui = self.ui
+        whole = self.check_pattern(640 / 480)
+        # The pattern's colours stop a pixel short where scaling blends the
+        # screen's edge into the black around it: the drawn screen is all
+        # that is not black (no pattern pixel is).
+        drawn = self.shot().bbox_not((0, 0, 0))
+        if drawn is None or any(abs(a - b) > 2 for a, b in zip(drawn, whole)):
+            raise UiError(f"the screen is drawn at {drawn}, but its pattern at {whole}")
+        sx, sy, sw, sh = ui.extents(self.screen)
+        wx, wy, ww, wh = ui.extents(self.vm_window())
+        left, top = sx + drawn[0], sy + drawn[1]
+        fx, fy = (drawn[2] - drawn[0]) / 640, (drawn[3] - drawn[1]) / 480
+        log(f"the screen is drawn at {left},{top}, {drawn[2] - drawn[0]}x{drawn[3] - drawn[1]} in the widget "
+            f"{sx},{sy} {sw}x{sh}; the window {wx},{wy} {ww}x{wh}")
+
+        def at(px, py):
+            """The root position over the middle of framebuffer pixel px, py."""
+            return left + round((px + 0.5) * fx), top + round((py + 0.5) * fy)
+
+        def move(x, y):
+            xdotool("mousemove", str(x), str(y))
+
+        before_keys = len(self.record.keys())
+        xdotool("key", "t")
+        ui.wait("the capture to end on the switch to the tablet",
+                lambda: self.capture_label(UNCAPTURED_ABSOLUTE), 10)
+        if (codes["KEY_T"], True) not in self.record.keys()[before_keys:]:
+            raise UiError(f"the VM did not get t: {self.record.keys()[before_keys:]}")
+        self.check_grabs(pointer=False, keyboard=False)
+        log("the VM switched to its tablet: the capture ended")
+
+        # Motion, not captured: the pixel under the pointer.
+        got = []
+        for px, py in ((40, 30), (320, 240), (601, 77), (13, 466), (639, 479), (0, 0)):
+            before = len(self.record.pointer())
+            move(*at(px, py))
+            got.append(self.wait_pointer(before, f"the pointer at pixel {px},{py}", (px, py, 0, 0)))
+        log(f"pointer positions reached the VM as screen pixels: {[p[:2] for p in got]}")
+        self.wait_cursor(False, "over the screen")
+
+        # Beside the screen, in the widget's black border: the nearest edge.
+        mid_x, mid_y = at(320, 240)
+        border = [(sx + 1, mid_y, (0, 240)) if drawn[0] >= 2 else None,
+                  (sx + sw - 2, mid_y, (639, 240)) if sw - drawn[2] >= 2 else None,
+                  (mid_x, sy + 1, (320, 0)) if drawn[1] >= 2 else None,
+                  (mid_x, sy + sh - 2, (320, 479)) if sh - drawn[3] >= 2 else None]
+        for x, y, (px, py) in [b for b in border if b]:
+            before = len(self.record.pointer())
+            move(x, y)
+            self.wait_pointer(before, f"the pointer beside the screen at {x},{y}", (px, py, 0, 0))
+            log(f"beside the screen ({x},{y}): the edge pixel {px},{py}")
+
+        # Off the window the VM hears nothing: the mouse is not grabbed.
+        outside = (wx + ww + 20, wy + wh // 2) if wx + ww + 20 < 1280 else (wx + ww // 2, wy + wh + 20)
+        before = len(self.record.pointer())
+        move(*outside)
+        self.no_pointer(before, f"the pointer is outside the window at {outside}")
+        self.wait_cursor(True, "outside the window")
+
+        # A click: the press and release where the pointer is, and the
+        # keyboard (only) captured.
+        px, py = 500, 120
+        before = len(self.record.pointer())
+        move(*at(px, py))
+        self.wait_pointer(before, f"the pointer at pixel {px},{py}", (px, py, 0, 0))
+        before = len(self.record.pointer())
+        xdotool("click", "1")
+        self.wait_pointer(before, "the click's release", (px, py, 0, 0))
+        got = self.record.pointer()[before:]
+        if len(got) != 2 or got[0][2:] != (0, 1) or got[1][2:] != (0, 0) or got[0][:2] != got[1][:2]:
+            raise UiError(f"a click at pixel {px},{py} gave the VM {got}")
+        ui.wait("the keyboard alone to be captured",
+                lambda: self.capture_label("Press Right Ctrl to release the keyboard."), 10)
+        if self.capture_label("keyboard and mouse"):
+            raise UiError("the label speaks of the mouse with the tablet")
+        self.check_grabs(pointer=False, keyboard=True)
+        before = len(self.record.keys())
+        xdotool("key", "a")
+        want = [(codes["KEY_A"], True), (codes["KEY_A"], False)]
+        ui.wait("the key at the VM", lambda: len(self.record.keys()) >= before + 2, 10)
+        if self.record.keys()[before:] != want:
+            raise UiError(f"the VM got keys {self.record.keys()[before:]}, not {want}")
+        log(f"a click at {got[0][:2]}: press and release at the VM, the keyboard alone captured")
+
+        # Captured, the pointer still leaves the window freely, and comes back.
+        before = len(self.record.pointer())
+        move(*outside)
+        loc = subprocess.run(["xdotool", "getmouselocation"], capture_output=True, text=True, check=True).stdout
+        if f"x:{outside[0]} y:{outside[1]} " not in loc + " ":
+            raise UiError(f"the pointer did not go to {outside}: {loc.strip()}")
+        self.no_pointer(before, "the pointer left the window while the keyboard is captured")
+        before = len(self.record.pointer())
+        move(*at(200, 300))
+        self.wait_pointer(before, "the pointer back at pixel 200,300", (200, 300, 0, 0))
+        self.wait_cursor(False, "over the screen while the keyboard is captured")
+
+        # The wheel, up and down, at the pointer.
+        for button, dz in (("4", 1), ("5", -1)):
+            before = len(self.record.pointer())
+            xdotool("click", button)
+            self.wait_pointer(before, f"the wheel ({dz})", (200, 300, dz, 0))
+        # A drag out of the screen: clamped to its edge, the button held.
+        below = sy + sh + 15 < 1024
+        drag = (at(200, 300)[0], sy + sh + 15) if below else (sx + sw + 15, at(200, 300)[1])
+        edge = (200, 479) if below else (639, 300)
+        xdotool("mousedown", "1")
+        before = len(self.record.pointer())
+        move(*drag)
+        self.wait_pointer(before, f"the drag out of the screen to {drag}", edge + (0, 1))
+        before = len(self.record.pointer())
+        xdotool("mouseup", "1")
+        self.wait_pointer(before, "the drag's release", edge + (0, 0))
+        log(f"the wheel, and a drag off the screen (to the edge pixel {edge}) reached the VM")
+
+        xdotool("key", "Control_R")
+        ui.wait("the keyboard to be released",
+                lambda: self.capture_label(UNCAPTURED_ABSOLUTE), 10)
+        self.check_grabs(pointer=False, keyboard=False)
+        log("Right Ctrl released the keyboard")
+
+        # Back to relative mouse motion: t while captured, then a click
+        # captures both again.
+        move(*at(320, 240))
+        xdotool("click", "1")
+        ui.wait("the keyboard to be captured", lambda: self.capture_label("Press Right Ctrl to release the keyboard."),
+                10)
+        xdotool("key", "t")
+        ui.wait("the capture to end on the switch back",
+                lambda: self.capture_label("Click the screen to capture the keyboard and mouse."), 10)
+        before, before_mouse = len(self.record.pointer()), len(self.record.mouse())
+        move(*at(100, 100))
+        self.no_pointer(before, "the VM went back to relative motion")
+        if self.record.mouse()[before_mouse:]:
+            raise UiError(f"motion went to the VM without a capture: {self.record.mouse()[before_mouse:]}")
+        self.wait_cursor(True, "over the screen with relative motion, not captured")
+        xdotool("click", "1")
+        ui.wait("the keyboard and mouse to be captured",
+                lambda: self.capture_label("Press Right Ctrl to release the keyboard and mouse."), 10)
+        self.check_grabs(pointer=True, keyboard=True)
+        if self.record.pointer_refused():
+            raise UiError(f"PointerEvent went to a VM without the tablet: {self.record.pointer_refused()}")
+        log("back to relative motion: a click captures the keyboard and mouse")
 
     def check_damage_and_mode(self):
         whole = self.check_pattern(640 / 480)
@@ -502,6 +738,7 @@ class Test:
                 self.check_pattern(640 / 480)
                 log("the VM's screen shows its test pattern")
                 self.check_input(codes)
+                self.check_absolute(codes)
                 self.check_damage_and_mode()
                 self.check_release(codes)
                 self.check_not_responding()

@@ -2,6 +2,9 @@
 test pattern in them: four quadrants red, green / blue, white, and a
 yellow square in the middle (tests/gui/fake_screen.h)."""
 
+import ctypes
+import ctypes.util
+
 import gi
 
 gi.require_version("Gdk", "3.0")
@@ -51,6 +54,21 @@ class Shot:
                     x1, y1 = max(x1, x + 1), max(y1, y + 1)
         return ((x0, y0, x1, y1) if count else None), count
 
+    def bbox_not(self, colour):
+        """The bounding box (exclusive ends) of the pixels that are not
+        exactly this colour; None when there are none."""
+        x0 = y0 = 10 ** 9
+        x1 = y1 = -1
+        want = bytes(colour)
+        for y in range(self.height):
+            row = y * self.stride
+            for x in range(self.width):
+                o = row + x * self.channels
+                if self.data[o:o + 3] != want:
+                    x0, y0 = min(x0, x), min(y0, y)
+                    x1, y1 = max(x1, x + 1), max(y1, y + 1)
+        return (x0, y0, x1, y1) if x1 >= 0 else None
+
 
 def find_pattern(shot):
     """The screen pattern's quadrants: a dict colour name -> bbox, and the
@@ -71,3 +89,40 @@ def find_pattern(shot):
 
 def aspect(box):
     return (box[2] - box[0]) / (box[3] - box[1])
+
+
+class _XFixesCursorImage(ctypes.Structure):
+    # XFixesCursorImage from <X11/extensions/Xfixes.h> (XFixes 2 and later).
+    _fields_ = [("x", ctypes.c_short), ("y", ctypes.c_short), ("width", ctypes.c_ushort),
+                ("height", ctypes.c_ushort), ("xhot", ctypes.c_ushort), ("yhot", ctypes.c_ushort),
+                ("cursor_serial", ctypes.c_ulong), ("pixels", ctypes.POINTER(ctypes.c_ulong)),
+                ("atom", ctypes.c_ulong), ("name", ctypes.c_char_p)]
+
+
+def cursor_visible():
+    """Whether the X server's current cursor has a pixel that is not fully
+    transparent (XFixesGetCursorImage); None when libXfixes is missing."""
+    x11_name, xfixes_name = ctypes.util.find_library("X11"), ctypes.util.find_library("Xfixes")
+    if not x11_name or not xfixes_name:
+        return None
+    x11, xfixes = ctypes.CDLL(x11_name), ctypes.CDLL(xfixes_name)
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    x11.XFree.argtypes = [ctypes.c_void_p]
+    xfixes.XFixesGetCursorImage.restype = ctypes.POINTER(_XFixesCursorImage)
+    xfixes.XFixesGetCursorImage.argtypes = [ctypes.c_void_p]
+    dpy = x11.XOpenDisplay(None)
+    if not dpy:
+        raise AssertionError("cannot open the X display")
+    try:
+        img = xfixes.XFixesGetCursorImage(dpy)
+        if not img:
+            raise AssertionError("XFixesGetCursorImage failed")
+        c = img.contents
+        # ARGB, one pixel in each unsigned long.
+        visible = any(c.pixels[i] & 0xff000000 for i in range(c.width * c.height))
+        x11.XFree(img)
+        return visible
+    finally:
+        x11.XCloseDisplay(dpy)
