@@ -36,11 +36,47 @@ static const struct {
     { 0xae, 0x00, 0xff },   /* CTHTMR */
 };
 
+/* ISA IRQ irq: high while any PIRQ routed to it is. */
+static void piix3_isa_drive(struct piix3_isa *isa, int irq)
+{
+    if (irq < 0 || irq >= PIIX3_ISA_IRQS || !isa->irqs)
+        return;
+    int level = 0;
+    for (unsigned p = 0; p < 4; p++)
+        if (isa->routed[p] == irq && isa->pirq_level[p])
+            level = 1;
+    irq_set_level(&isa->irqs[irq], level);
+}
+
+/* Follow the route registers: every IRQ a PIRQ left or joined is driven
+ * anew, once all routes are known. */
+static void piix3_isa_reroute(struct piix3_isa *isa)
+{
+    int8_t old[4];
+    for (unsigned p = 0; p < 4; p++) {
+        old[p] = isa->routed[p];
+        isa->routed[p] = (int8_t)piix3_isa_pirq_irq(isa, p);
+    }
+    for (unsigned p = 0; p < 4; p++) {
+        if (old[p] != isa->routed[p])
+            piix3_isa_drive(isa, old[p]);
+        piix3_isa_drive(isa, isa->routed[p]);
+    }
+}
+
+void piix3_isa_set_pirq(struct piix3_isa *isa, unsigned pirq, int level)
+{
+    if (pirq > 3)
+        return;
+    isa->pirq_level[pirq] = level ? 1 : 0;
+    piix3_isa_drive(isa, isa->routed[pirq]);
+}
+
 static void piix3_isa_written(struct pci_device *pci, unsigned reg, unsigned size)
 {
     struct piix3_isa *isa = pci->opaque;
-    if (reg < PIIX3_PIRQRC + 4 && reg + size > PIIX3_PIRQRC && isa->pirq_changed)
-        isa->pirq_changed(isa->opaque);
+    if (reg < PIIX3_PIRQRC + 4 && reg + size > PIIX3_PIRQRC)
+        piix3_isa_reroute(isa);
 }
 
 static const struct pci_device_ops piix3_isa_pci_ops = {
@@ -65,8 +101,8 @@ static void piix3_isa_reset(void *dev)
     }
     for (unsigned i = 0; i < 4; i++)
         pci_config_set8(&isa->pci, PIIX3_PIRQRC + i, isa->reset_pirq[i]);
-    if (isa->pirq_changed)
-        isa->pirq_changed(isa->opaque);
+    /* The PIRQ levels are the board's: they stay as the functions drive them. */
+    piix3_isa_reroute(isa);
 }
 
 int piix3_isa_pirq_irq(const struct piix3_isa *isa, unsigned pirq)
@@ -80,13 +116,14 @@ int piix3_isa_pirq_irq(const struct piix3_isa *isa, unsigned pirq)
     return (int)irq;
 }
 
-void piix3_isa_init(struct piix3_isa *isa, const uint8_t reset_pirq[4], void (*pirq_changed)(void *opaque),
-                    void *opaque)
+void piix3_isa_init(struct piix3_isa *isa, const uint8_t reset_pirq[4], struct irq_line *irqs)
 {
-    for (unsigned i = 0; i < 4; i++)
+    for (unsigned i = 0; i < 4; i++) {
         isa->reset_pirq[i] = reset_pirq ? reset_pirq[i] & 0x0f : PIIX3_PIRQ_DISABLE;
-    isa->pirq_changed = pirq_changed;
-    isa->opaque = opaque;
+        isa->pirq_level[i] = 0;
+        isa->routed[i] = -1;
+    }
+    isa->irqs = irqs;
     piix3_isa_reset(isa);
 }
 
@@ -95,17 +132,19 @@ static void piix3_isa_post_load(void *dev)
     struct piix3_isa *isa = dev;
     isa->pci.ops = &piix3_isa_pci_ops;
     isa->pci.opaque = isa;
-    if (isa->pirq_changed)
-        isa->pirq_changed(isa->opaque);
+    for (unsigned p = 0; p < 4; p++)
+        isa->pirq_level[p] = isa->pirq_level[p] ? 1 : 0;
+    piix3_isa_reroute(isa);
 }
 
 static const struct vmstate_field piix3_isa_vmstate_fields[] = {
     VMSTATE_FIELD(struct piix3_isa, pci.config, 1),
+    VMSTATE_FIELD(struct piix3_isa, pirq_level, 2),
 };
 
 static const struct vmstate_desc piix3_isa_vmstate = {
     .name = "piix3_isa",
-    .version = 1,
+    .version = 2,
     .fields = piix3_isa_vmstate_fields,
     .nfields = sizeof(piix3_isa_vmstate_fields) / sizeof(piix3_isa_vmstate_fields[0]),
     .post_load = piix3_isa_post_load,

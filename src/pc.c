@@ -97,31 +97,11 @@ static void pc_bridge_written(void *opaque, unsigned reg, unsigned size)
         vm_request_stop(pc->vm, VM_STOP_HOST_ERROR, VM_EXIT_HOST_ERROR, err);
 }
 
-/* Drive PIRQ line pirq's outputs: the IOAPIC input the ACPI tables give
- * for APIC mode (GSI 16-19), and the ISA IRQ the PIIX3's route register
- * names, for the 8259s (PIC mode). A route that moved lets go of the old
- * IRQ. */
-static void pc_pirq_drive(struct pc *pc, unsigned pirq)
-{
-    int level = pc->pirq_slots[pirq] != 0;
-    irq_set_level(&pc->gsi[ACPI_PCI_GSI_BASE + pirq], level);
-    int isa = piix3_isa_pirq_irq(&pc->isa, pirq);
-    if (pc->pirq_isa[pirq] >= 0 && pc->pirq_isa[pirq] != isa)
-        irq_set_level(&pc->gsi[pc->pirq_isa[pirq]], 0);
-    pc->pirq_isa[pirq] = isa;
-    if (isa >= 0)
-        irq_set_level(&pc->gsi[isa], level);
-}
-
-static void pc_pirq_changed(void *opaque)
-{
-    struct pc *pc = opaque;
-    for (unsigned pirq = 0; pirq < 4; pirq++)
-        pc_pirq_drive(pc, pirq);
-}
-
 /* INTA# of the function in slot n (the only pin used here): slots rotate
- * their pins over PIRQA-D as the DSDT's _PRT says (acpi.c). */
+ * their pins over PIRQA-D as the DSDT's _PRT says (acpi.c). A PIRQ line
+ * is the wired-OR of the slots on it; it goes to the IOAPIC input the ACPI
+ * tables give for APIC mode (GSI 16-19), and through the PIIX3's routing
+ * to an ISA IRQ for the 8259s (PIC mode, as firmware sets it up). */
 static void pc_pci_intx(void *opaque, unsigned slot, int level)
 {
     struct pc *pc = opaque;
@@ -130,7 +110,9 @@ static void pc_pci_intx(void *opaque, unsigned slot, int level)
         pc->pirq_slots[pirq] |= 1u << slot;
     else
         pc->pirq_slots[pirq] &= ~(1u << slot);
-    pc_pirq_drive(pc, pirq);
+    int wired = pc->pirq_slots[pirq] != 0;
+    irq_set_level(&pc->gsi[ACPI_PCI_GSI_BASE + pirq], wired);
+    piix3_isa_set_pirq(&pc->isa, pirq, wired);
 }
 
 /* While the HPET's legacy replacement routing is on, IRQ 0 and IRQ 8 are
@@ -293,8 +275,6 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
     pc->has_cdrom_drive = cfg->cdrom_drive;
     for (unsigned i = 0; i < PC_NUM_GSI; i++)
         irq_line_init(&pc->gsi[i], vm_irq_set, vm, i);
-    for (unsigned i = 0; i < 4; i++)
-        pc->pirq_isa[i] = -1;
     irq_line_init(&pc->rtc_irq, pc_rtc_irq, pc, 8);
 
     if (pc->firmware) {
@@ -332,7 +312,7 @@ struct pc *pc_create(struct vm *vm, const struct pc_config *cfg, char *err, size
     debugcon_init(&pc->debugcon, cfg->firmware_log);
     /* Without firmware the PIRQ routing starts as firmware would leave it,
      * which is what the DSDT's PIC-mode routing says. */
-    piix3_isa_init(&pc->isa, pc->firmware ? NULL : acpi_pirq_isa_irq, pc_pirq_changed, pc);
+    piix3_isa_init(&pc->isa, pc->firmware ? NULL : acpi_pirq_isa_irq, pc->gsi);
     /* Without firmware the ACPI registers start where the tables say. */
     piix4_pm_init(&pc->pmdev, vm->pio, &acpi_pm_bus_ops, &pc->pm, ACPI_PM_LEN, !pc->firmware, ACPI_PM_BASE);
     ide_init(&pc->ide, vm->pio, &vm->mem, &pc->gsi[14], &pc->gsi[15]);

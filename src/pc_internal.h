@@ -78,10 +78,7 @@ struct pc {
     bool display_ready;
     struct virtio_input tablet;
     struct irq_line tablet_intx;    /* INTA# of the tablet's slot */
-    /* PCI INTx: per PIRQ line, the slots asserting it, and the ISA IRQ
-     * it was last driven on (-1: none). */
-    uint32_t pirq_slots[4];
-    int pirq_isa[4];
+    uint32_t pirq_slots[4];         /* PCI INTx: per PIRQ line, the slots asserting it */
 
     /* Typing (pc_input.c). */
     struct pc_key_event keys[PC_KEY_QUEUE];

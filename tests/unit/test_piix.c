@@ -20,23 +20,31 @@ static uint64_t blk_read(void *opaque, uint64_t off, unsigned size)
 static void blk_write(void *opaque, uint64_t off, uint64_t v, unsigned size) {}
 static const struct bus_ops blk_ops = { .read = blk_read, .write = blk_write, .sizes = BUS_SIZE_1 };
 
-static unsigned pirq_calls;
-static void on_pirq(void *opaque) { pirq_calls++; }
+/* The ISA IRQ lines the bridge drives, recorded. */
+static int isa_level[PIIX3_ISA_IRQS];
+static void on_isa_irq(void *opaque, unsigned n, int level) { isa_level[n] = level; }
+
+static struct irq_line *isa_lines(void)
+{
+    static struct irq_line lines[PIIX3_ISA_IRQS];
+    for (unsigned i = 0; i < PIIX3_ISA_IRQS; i++) {
+        irq_line_init(&lines[i], on_isa_irq, NULL, i);
+        isa_level[i] = 0;
+    }
+    return lines;
+}
 
 static void test_isa_bridge(void **state)
 {
     struct piix3_isa isa;
-    pirq_calls = 0;
-    piix3_isa_init(&isa, NULL, on_pirq, NULL);
+    piix3_isa_init(&isa, NULL, isa_lines());
     assert_int_equal(pci_device_config_read(&isa.pci, 0, 4), 0x70008086);
     assert_int_equal(pci_device_config_read(&isa.pci, 0x0e, 1) & 0x80, 0x80);
     assert_int_equal(pci_device_config_read(&isa.pci, 0x4c, 1), 0x4d);
     /* PIRQ routing is off after reset. */
     for (unsigned i = 0; i < 4; i++)
         assert_int_equal(piix3_isa_pirq_irq(&isa, i), -1);
-    unsigned before = pirq_calls;
     pci_device_config_write(&isa.pci, 0x60, 0x0b0b0a0a, 4);
-    assert_true(pirq_calls > before);
     assert_int_equal(piix3_isa_pirq_irq(&isa, 0), 10);
     assert_int_equal(piix3_isa_pirq_irq(&isa, 3), 11);
     assert_int_equal(piix3_isa_pirq_irq(&isa, 4), -1);
@@ -61,12 +69,64 @@ static void test_isa_bridge(void **state)
     assert_int_equal(piix3_isa_pirq_irq(&isa, 0), 10);
     /* Preset routing (no firmware): in effect at once and after a reset. */
     const uint8_t preset[4] = { 5, 9, 10, 11 };
-    piix3_isa_init(&isa, preset, on_pirq, NULL);
+    piix3_isa_init(&isa, preset, isa_lines());
     assert_int_equal(piix3_isa_pirq_irq(&isa, 1), 9);
     pci_device_config_write(&isa.pci, 0x61, 0x80, 1);
     assert_int_equal(piix3_isa_pirq_irq(&isa, 1), -1);
     piix3_isa_device_ops.reset(&isa);
     assert_int_equal(piix3_isa_pirq_irq(&isa, 1), 9);
+}
+
+/* PIRQ levels reach the ISA IRQs they are routed to; PIRQs sharing an IRQ
+ * are OR-ed; a route change lets go of the old IRQ only when nothing else
+ * holds it, and takes the level along. */
+static void test_pirq_levels(void **state)
+{
+    struct piix3_isa isa;
+    piix3_isa_init(&isa, NULL, isa_lines());
+    piix3_isa_set_pirq(&isa, 2, 1);             /* routing off: nowhere */
+    for (unsigned i = 0; i < PIIX3_ISA_IRQS; i++)
+        assert_int_equal(isa_level[i], 0);
+    pci_device_config_write(&isa.pci, 0x60, 0x0b0b0a0a, 4);    /* A,B -> 10; C,D -> 11 */
+    assert_int_equal(isa_level[11], 1);         /* C was already high */
+    piix3_isa_set_pirq(&isa, 3, 1);
+    piix3_isa_set_pirq(&isa, 2, 0);
+    assert_int_equal(isa_level[11], 1);         /* D still holds it */
+    piix3_isa_set_pirq(&isa, 3, 0);
+    assert_int_equal(isa_level[11], 0);
+    /* Rewriting the routes with C high keeps IRQ 11 high (D low goes too). */
+    piix3_isa_set_pirq(&isa, 2, 1);
+    pci_device_config_write(&isa.pci, 0x60, 0x0b0b0a0a, 4);
+    assert_int_equal(isa_level[11], 1);
+    /* C moves to 5: 11 drops, 5 rises. */
+    pci_device_config_write(&isa.pci, 0x62, 0x05, 1);
+    assert_int_equal(isa_level[11], 0);
+    assert_int_equal(isa_level[5], 1);
+    /* D joins 5 while C is high; C leaves for 11; 5 stays only while D is high. */
+    piix3_isa_set_pirq(&isa, 3, 1);
+    pci_device_config_write(&isa.pci, 0x63, 0x05, 1);
+    pci_device_config_write(&isa.pci, 0x62, 0x0b, 1);
+    assert_int_equal(isa_level[5], 1);
+    assert_int_equal(isa_level[11], 1);
+    piix3_isa_set_pirq(&isa, 3, 0);
+    assert_int_equal(isa_level[5], 0);
+    /* Disabling C's route (IRQEN#) drops 11. */
+    pci_device_config_write(&isa.pci, 0x62, 0x8b, 1);
+    assert_int_equal(isa_level[11], 0);
+    /* Saved levels come back with a load: C routed to 11 and high. */
+    pci_device_config_write(&isa.pci, 0x62, 0x0b, 1);
+    assert_int_equal(isa_level[11], 1);
+    uint8_t buf[600];
+    long n = vmstate_save(piix3_isa_device_ops.vmstate, &isa, buf, sizeof(buf));
+    struct piix3_isa copy;
+    piix3_isa_init(&copy, NULL, isa_lines());
+    char err[200];
+    assert_int_equal(vmstate_load(piix3_isa_device_ops.vmstate, &copy, sizeof(copy), buf, (size_t)n, err,
+                                  sizeof(err)), 0);
+    assert_int_equal(isa_level[11], 1);
+    /* Nonsense is ignored. */
+    piix3_isa_set_pirq(&copy, 4, 1);
+    piix3_isa_set_pirq(&copy, 99, 1);
 }
 
 static uint8_t inb(struct bus *bus, uint16_t port)
@@ -145,7 +205,7 @@ static void test_random_config(void **state)
     struct piix4_pm pm;
     struct piix3_isa isa;
     piix4_pm_init(&pm, pio, &blk_ops, NULL, 12, false, 0x600);
-    piix3_isa_init(&isa, NULL, on_pirq, NULL);
+    piix3_isa_init(&isa, NULL, isa_lines());
     uint32_t seed = 0x7113u;
     for (int i = 0; i < 200000; i++) {
         uint32_t r = rng_next(&seed);
@@ -160,6 +220,14 @@ static void test_random_config(void **state)
         assert_int_equal(pm.pci.config[0x40] & 1, 1);
         int irq = piix3_isa_pirq_irq(&isa, (r >> 20) & 3);
         assert_true(irq == -1 || (irq >= 3 && irq <= 15 && irq != 8 && irq != 13));
+        piix3_isa_set_pirq(&isa, (r >> 26) & 3, (r >> 28) & 1);
+        /* Every ISA IRQ is exactly the OR of the PIRQs routed to it. */
+        for (int q = 0; q < PIIX3_ISA_IRQS; q++) {
+            int want = 0;
+            for (unsigned p = 0; p < 4; p++)
+                want |= piix3_isa_pirq_irq(&isa, p) == q && isa.pirq_level[p];
+            assert_int_equal(isa_level[q], want);
+        }
         if ((r >> 24) == 0)
             piix4_pm_device_ops.reset(&pm);
     }
@@ -173,6 +241,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isa_bridge),
+        cmocka_unit_test(test_pirq_levels),
         cmocka_unit_test(test_pm_relocation),
         cmocka_unit_test(test_pm_without_firmware),
         cmocka_unit_test(test_random_config),
