@@ -109,6 +109,18 @@ static void virtio_input_config_write(void *dev, uint32_t offset, uint32_t value
     }
 }
 
+static bool virtio_input_queue_update(struct virtio_input *t, unsigned x, unsigned y, int dz, unsigned buttons);
+
+/* After a dropped update, the latest state goes out once the queue has
+ * drained (it then fits). */
+static void virtio_input_resync(struct virtio_input *t)
+{
+    if (t->stale && t->count == 0) {
+        t->stale = false;
+        virtio_input_queue_update(t, t->last_x, t->last_y, 0, t->last_buttons);
+    }
+}
+
 /* Hand pending events to the driver while it offers buffers. */
 static void virtio_input_flush(struct virtio_input *t)
 {
@@ -117,6 +129,7 @@ static void virtio_input_flush(struct virtio_input *t)
         return;
     bool pushed = false;
     struct virtq_elem elem;
+    virtio_input_resync(t);
     while (t->count && virtio_pci_pop(&t->vp, q, &elem) == 1) {
         const struct virtio_input_event *ev = &t->pending[t->head];
         uint8_t bytes[8];
@@ -133,6 +146,7 @@ static void virtio_input_flush(struct virtio_input *t)
         pushed = true;
         t->head = (t->head + 1) % VIRTIO_INPUT_PENDING;
         t->count--;
+        virtio_input_resync(t);
     }
     if (pushed)
         virtio_pci_used(&t->vp, EVENTQ);
@@ -171,6 +185,7 @@ static void virtio_input_reset_state(void *dev)
     t->select = t->subsel = 0;
     t->buttons = 0;
     t->head = t->count = 0;
+    t->stale = false;
 }
 
 static void virtio_input_driver_ok(void *dev, bool ok)
@@ -180,6 +195,7 @@ static void virtio_input_driver_ok(void *dev, bool ok)
     if (!ok) {
         t->head = t->count = 0;
         t->buttons = 0;
+        t->stale = false;
     }
 }
 
@@ -203,15 +219,25 @@ void virtio_tablet_init(struct virtio_input *t, struct bus *mmio, const struct g
     virtio_pci_init(&t->vp, &virtio_tablet_ops, t, mmio, mem, intx);
 }
 
+unsigned virtio_tablet_axis(unsigned pos, unsigned pixels)
+{
+    if (pixels == 0)
+        return 0;
+    if (pos > pixels - 1)
+        pos = pixels - 1;
+    uint64_t v = ((2 * (uint64_t)pos + 1) * (VIRTIO_TABLET_ABS_MAX + 1)) / (2 * (uint64_t)pixels);
+    return (unsigned)(v > VIRTIO_TABLET_ABS_MAX ? VIRTIO_TABLET_ABS_MAX : v);
+}
+
 bool virtio_tablet_active(const struct virtio_input *t)
 {
     return virtio_pci_driver_ok(&t->vp);
 }
 
-bool virtio_tablet_event(struct virtio_input *t, unsigned x, unsigned y, int dz, unsigned buttons)
+/* Queue one update (the changes from what was queued before), whole or
+ * not at all; false when it does not fit. */
+static bool virtio_input_queue_update(struct virtio_input *t, unsigned x, unsigned y, int dz, unsigned buttons)
 {
-    if (!virtio_tablet_active(t))
-        return false;
     struct virtio_input_event packet[3 + 3 + 1 + 1];
     unsigned n = 0;
     packet[n++] = (struct virtio_input_event){ EV_ABS, ABS_X, x > VIRTIO_TABLET_ABS_MAX ? VIRTIO_TABLET_ABS_MAX : x };
@@ -224,15 +250,27 @@ bool virtio_tablet_event(struct virtio_input *t, unsigned x, unsigned y, int dz,
     if (dz)
         packet[n++] = (struct virtio_input_event){ EV_REL, REL_WHEEL, (uint32_t)dz };
     packet[n++] = (struct virtio_input_event){ EV_SYN, SYN_REPORT, 0 };
-    if (n > VIRTIO_INPUT_PENDING - t->count) {
-        t->dropped++;
-        return true;
-    }
+    if (n > VIRTIO_INPUT_PENDING - t->count)
+        return false;
     for (unsigned i = 0; i < n; i++) {
         t->pending[(t->head + t->count) % VIRTIO_INPUT_PENDING] = packet[i];
         t->count++;
     }
     t->buttons = buttons & (VIRTIO_TABLET_LEFT | VIRTIO_TABLET_RIGHT | VIRTIO_TABLET_MIDDLE);
+    return true;
+}
+
+bool virtio_tablet_event(struct virtio_input *t, unsigned x, unsigned y, int dz, unsigned buttons)
+{
+    if (!virtio_tablet_active(t))
+        return false;
+    t->last_x = x;
+    t->last_y = y;
+    t->last_buttons = buttons;
+    if (!virtio_input_queue_update(t, x, y, dz, buttons)) {
+        t->dropped++;
+        t->stale = true;
+    }
     virtio_input_flush(t);
     return true;
 }
@@ -251,6 +289,7 @@ static void virtio_input_post_load(void *opaque)
     if (t->count > VIRTIO_INPUT_PENDING)
         t->count = 0;
     t->buttons &= VIRTIO_TABLET_LEFT | VIRTIO_TABLET_RIGHT | VIRTIO_TABLET_MIDDLE;
+    t->stale = t->stale ? true : false;
 }
 
 static const struct vmstate_field virtio_input_vmstate_fields[] = {
@@ -260,6 +299,10 @@ static const struct vmstate_field virtio_input_vmstate_fields[] = {
     VMSTATE_FIELD(struct virtio_input, pending, 1),
     VMSTATE_FIELD(struct virtio_input, head, 1),
     VMSTATE_FIELD(struct virtio_input, count, 1),
+    VMSTATE_FIELD(struct virtio_input, stale, 1),
+    VMSTATE_FIELD(struct virtio_input, last_x, 1),
+    VMSTATE_FIELD(struct virtio_input, last_y, 1),
+    VMSTATE_FIELD(struct virtio_input, last_buttons, 1),
 };
 
 static const struct vmstate_desc virtio_input_vmstate = {

@@ -12,7 +12,9 @@
  * The axes run from 0 to VIRTIO_TABLET_ABS_MAX over the whole screen,
  * whatever its size; the caller scales. Events that arrive while the driver
  * has no buffers wait in a small queue; when that is full a pointer update
- * is dropped whole (its button changes are sent with the next one).
+ * is dropped whole, and once the queue has drained the latest position and
+ * buttons follow as one more update, so the guest's pointer always ends
+ * where the host's is (only wheel clicks are lost).
  */
 #ifndef HOSTEL_VIRTIO_INPUT_H
 #define HOSTEL_VIRTIO_INPUT_H
@@ -58,6 +60,8 @@ struct virtio_input {
     struct virtio_input_event pending[VIRTIO_INPUT_PENDING];
     unsigned head, count;
     unsigned long dropped;      /* pointer updates dropped for want of room */
+    bool stale;                 /* an update was dropped: send the latest state */
+    unsigned last_x, last_y, last_buttons;  /* the latest state asked for */
 };
 
 /* The tablet's own state as a device of the machine, registered after its
@@ -70,6 +74,13 @@ void virtio_tablet_init(struct virtio_input *t, struct bus *mmio, const struct g
 /* Whether the guest's driver is using the tablet: only then do pointer
  * updates reach it. */
 bool virtio_tablet_active(const struct virtio_input *t);
+
+/* The axis value for pixel pos of a screen `pixels` wide (or high): the
+ * centre of the pixel, so a guest that maps the axis back as value *
+ * pixels / (max + 1) and rounds down (libinput, Windows) lands on the same
+ * pixel, and so does one that maps with (pixels - 1) / max and rounds to
+ * nearest. Positions beyond the screen give its last pixel. */
+unsigned virtio_tablet_axis(unsigned pos, unsigned pixels);
 
 /* Move the pointer to (x, y) (0..VIRTIO_TABLET_ABS_MAX, clamped), with
  * wheel clicks dz (positive away from the user) and the buttons held.

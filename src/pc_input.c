@@ -93,21 +93,10 @@ bool pc_pointer_absolute(struct pc *pc)
     return virtio_tablet_active(&pc->tablet);
 }
 
-/* Scale a pixel coordinate to the tablet's axis: pixel 0 is 0, the last
- * pixel the axis maximum, so the guest maps it back to the same pixel. */
-static unsigned pc_tablet_axis(unsigned pos, unsigned pixels)
-{
-    if (pixels < 2)
-        return 0;
-    if (pos > pixels - 1)
-        pos = pixels - 1;
-    return (unsigned)(((uint64_t)pos * VIRTIO_TABLET_ABS_MAX + (pixels - 1) / 2) / (pixels - 1));
-}
-
 int pc_pointer_event(struct pc *pc, unsigned x, unsigned y, int dz, unsigned buttons, char *err, size_t errlen)
 {
     unsigned w = pc->display.width, h = pc->display.height;
-    if (!virtio_tablet_event(&pc->tablet, pc_tablet_axis(x, w), pc_tablet_axis(y, h), dz, buttons)) {
+    if (!virtio_tablet_event(&pc->tablet, virtio_tablet_axis(x, w), virtio_tablet_axis(y, h), dz, buttons)) {
         snprintf(err, errlen, "The guest does not use the tablet (its virtio-input driver is not running); "
                  "send relative mouse motion instead.");
         return -1;

@@ -150,6 +150,13 @@ static bool pointer_absolute(GDBusConnection *conn)
 enum { EV_SYN = 0, EV_KEY = 1, EV_REL = 2, EV_ABS = 3, ABS_X = 0, ABS_Y = 1, REL_WHEEL = 8, BTN_LEFT = 0x110 };
 #define TABLET_MAX 32767
 
+/* The screen pixel a guest makes of an axis value, as libinput does:
+ * value * pixels / (max + 1), rounded down. */
+static long guest_pixel(long value, unsigned pixels)
+{
+    return value * (long)pixels / (TABLET_MAX + 1);
+}
+
 /* The guest's driver takes the virtio tablet: PointerAbsolute turns true,
  * and pointer events arrive on the tablet's evdev node. The guest prints
  * what od reads from that node as "tab:" lines of 32-bit words: time (4),
@@ -161,10 +168,12 @@ static int check_tablet(GDBusConnection *conn, unsigned dw, unsigned dh, size_t 
         child_drain(&vm, 0.25);
     if (!pointer_absolute(conn))
         return fail("PointerAbsolute did not turn true: the guest's virtio-input driver did not take the tablet");
-    /* Corner to corner, pressing then releasing the left button with a
-     * wheel click: 4 + 5 events of 24 bytes. */
+    /* Corner to corner (the second y beyond the screen: clamped), pressing
+     * then releasing the left button with a wheel click: 4 + 5 events of 24
+     * bytes. An axis event is right when the guest maps its value to the
+     * pixel sent. */
     const struct { unsigned type, code; int value; } want[] = {
-        { EV_ABS, ABS_X, TABLET_MAX }, { EV_ABS, ABS_Y, TABLET_MAX }, { EV_KEY, BTN_LEFT, 1 }, { EV_SYN, 0, 0 },
+        { EV_ABS, ABS_X, (int)dw - 1 }, { EV_ABS, ABS_Y, (int)dh - 1 }, { EV_KEY, BTN_LEFT, 1 }, { EV_SYN, 0, 0 },
         { EV_ABS, ABS_X, 0 }, { EV_ABS, ABS_Y, 0 }, { EV_KEY, BTN_LEFT, 0 }, { EV_REL, REL_WHEEL, 1 },
         { EV_SYN, 0, 0 },
     };
@@ -189,9 +198,13 @@ static int check_tablet(GDBusConnection *conn, unsigned dw, unsigned dh, size_t 
         if (sscanf(p + 5, "%ld %ld %ld %ld %ld %ld", &w[0], &w[1], &w[2], &w[3], &w[4], &w[5]) != 6)
             continue;
         unsigned type = (unsigned)w[4] & 0xffff, code = (unsigned)w[4] >> 16;
-        if (type != want[got].type || code != want[got].code || w[5] != want[got].value) {
-            printf("e2e-pc: tablet event %u: type %u code %u value %ld, expected type %u code %u value %d\n", got,
-                   type, code, w[5], want[got].type, want[got].code, want[got].value);
+        long value = w[5];
+        if (type == EV_ABS)
+            value = w[5] >= 0 && w[5] <= TABLET_MAX ? guest_pixel(w[5], code == ABS_X ? dw : dh) : -1;
+        if (type != want[got].type || code != want[got].code || value != want[got].value) {
+            printf("e2e-pc: tablet event %u: type %u code %u value %ld (%ld), expected type %u code %u value %d "
+                   "(pixels for axes)\n", got, type, code, w[5], value, want[got].type, want[got].code,
+                   want[got].value);
             return fail("the guest read other tablet events than were sent");
         }
         got++;

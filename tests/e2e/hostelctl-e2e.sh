@@ -43,15 +43,21 @@ wait_text ctl-42 60 || fail "the typed command's answer did not appear on the sc
 "$CTL" screenshot "$VM" "$TMP/shot.png" || fail "screenshot"
 # The tablet: the guest's shell reads its evdev node (od: 32-bit words,
 # "time(4) code<<16|type value" per event) while hostelctl moves the pointer
-# beyond the screen (clamped to its last pixel) and clicks the left button: ABS_X and
-# ABS_Y at the axis maximum (32767), then BTN_LEFT (0x110) 1 and 0, each
-# update ended by SYN: 7 events of 24 bytes.
+# beyond the screen (clamped to its last pixel) and clicks the left button:
+# ABS_X and ABS_Y that the guest maps (value * pixels / 32768, as libinput
+# does) to the last column and row of the screen (its size from the
+# screenshot's PNG header), then BTN_LEFT (0x110) 1 and 0, each update
+# ended by SYN: 7 events of 24 bytes.
+set -- $(od -An -tu1 -j16 -N8 "$TMP/shot.png")
+[ $# = 8 ] || fail "cannot read the screenshot's size"
+W=$(($1 << 24 | $2 << 16 | $3 << 8 | $4)) H=$(($5 << 24 | $6 << 16 | $7 << 8 | $8))
 "$CTL" type "$VM" 'for e in /sys/class/input/event*; do grep -q Tablet $e/device/name && T=/dev/input/${e##*/}; done; od -An -td4 -w24 -N168 $T; echo tab-$((4+4))\n' ||
     fail "type the tablet reader"
 sleep 3
 "$CTL" pointer "$VM" 5000 5000 --click left || fail "pointer"
 wait_text tab-8 60 || fail "the tablet's events did not reach the guest"
-"$CTL" text "$VM" | awk '$5 == 3 && $6 == 32767 { x = 1 } $5 == 65539 && $6 == 32767 { y = 1 }
+"$CTL" text "$VM" | awk -v w="$W" -v h="$H" '$5 == 3 && int($6 * w / 32768) == w - 1 { x = 1 }
+    $5 == 65539 && int($6 * h / 32768) == h - 1 { y = 1 }
     $5 == 17825793 && $6 == 1 { down = 1 } $5 == 17825793 && $6 == 0 { up = 1 } END { exit !(x && y && down && up) }' ||
     fail "the guest's tablet did not read the pointer clamped to the last pixel and a left click: $("$CTL" text "$VM" | tail -n 9)"
 [ "$(head -c 4 "$TMP/shot.png" | od -An -c | tr -d ' ')" = "211PNG" ] || fail "the screenshot is not a PNG"

@@ -154,12 +154,13 @@ sleep 3
 px=$((gw / 5)) py=$((gh / 3))
 xdotool mousemove $((gx + px)) $((gy + py))
 wait_for 60 screen_has tab-8 || fail "the pointer's position did not reach the guest's tablet; screen: $("$CTL" text "$VM" | tail -n 6)"
-axis() { awk -v p="$1" -v n="$2" 'BEGIN { printf "%d", int((p * 32767 + int((n - 1) / 2)) / (n - 1)) }'; }
-want_x=$(axis $px "$gw") want_y=$(axis $py "$gh")
-"$CTL" text "$VM" | awk -v x="$want_x" -v y="$want_y" '$5 == 3 && $6 == x { fx = 1 } $5 == 65539 && $6 == y { fy = 1 }
-    END { exit !(fx && fy) }' ||
-    fail "the guest's tablet did not read pixel $px,$py as ABS_X $want_x, ABS_Y $want_y: $("$CTL" text "$VM" | tail -n 6)"
-echo "real-vm-gui: the host pointer over pixel $px,$py reached the guest's tablet as $want_x,$want_y"
+# The guest maps an axis value back to a pixel as libinput does:
+# value * pixels / 32768, rounded down.
+"$CTL" text "$VM" | awk -v px="$px" -v py="$py" -v w="$gw" -v h="$gh" '
+    $5 == 3 { fx = (int($6 * w / 32768) == px); vx = $6 } $5 == 65539 { fy = (int($6 * h / 32768) == py); vy = $6 }
+    END { if (fx && fy) print "real-vm-gui: the host pointer over pixel " px "," py " reached the guest as " vx "," vy
+          exit !(fx && fy) }' ||
+    fail "the guest's tablet did not read pixel $px,$py: $("$CTL" text "$VM" | tail -n 6)"
 xdotool key Control_R
 sleep 1
 grep -E "CRITICAL|WARNING" "$T/gui.log" && fail "hostel printed warnings"

@@ -916,19 +916,22 @@ static void test_pending_full(void **state)
     assert_int_equal(f->t->dropped, sent - fit + 1);
     assert_int_equal(used_idx(f, 0), 0);
 
-    /* Offer buffers: the kept updates arrive whole and in order. */
-    static struct ev got[3 * 64], want[3 * 64];
+    /* Offer buffers: the kept updates arrive whole and in order, then the
+     * latest state as one more update: the position and the press that
+     * were dropped. */
+    static struct ev got[3 * 64 + 8], want[3 * 64 + 8];
     unsigned n = 0;
     add_event_bufs(f, 64);
     kick(f, 0);
-    for (unsigned round = 0; round < 10 && n < 3 * fit; round++)
-        n += collect(f, got + n, 3 * 64 - n, true);
+    for (unsigned round = 0; round < 10 && n < 3 * fit + 4; round++)
+        n += collect(f, got + n, 3 * 64 + 8 - n, true);
     unsigned m = 0;
     for (unsigned i = 0; i < fit; i++)
         m += model(want + m, i, 2 * i, 0, 0, 0);
+    m += model(want + m, 999, 999, 0, VIRTIO_TABLET_LEFT, 0);
     assert_events(got, n, want, m);
-    /* The next update carries the press that was dropped. */
-    send_expect(f, 5, 5, 0, VIRTIO_TABLET_LEFT, 0);
+    assert_false(f->t->stale);
+    /* From there on as usual: the release. */
     send_expect(f, 5, 5, 0, 0, VIRTIO_TABLET_LEFT);
 }
 
@@ -1576,6 +1579,29 @@ static void test_random(void **state)
     send_expect(f, 3, 4, 0, 0, 0);
 }
 
+/* Pixels to axis values: every pixel of common screen sizes comes back as
+ * itself under both ways guests map the axis (libinput's floor of
+ * v * W / 32768, and round(v * (W - 1) / 32767)); beyond the screen is its
+ * last pixel; a screen wider than the axis still gives values in range. */
+static void test_tablet_axis(void **state)
+{
+    static const unsigned widths[] = { 1, 2, 320, 640, 720, 768, 800, 1024, 1080, 1280, 1366, 1600, 1920, 2560, 3840 };
+    for (unsigned i = 0; i < sizeof(widths) / sizeof(widths[0]); i++) {
+        unsigned w = widths[i];
+        for (unsigned p = 0; p < w; p++) {
+            unsigned v = virtio_tablet_axis(p, w);
+            assert_true(v <= 32767);
+            assert_int_equal((uint64_t)v * w / 32768, p);
+            if (w > 1)
+                assert_int_equal((unsigned)(((uint64_t)v * (w - 1) * 2 + 32767) / (2 * 32767)), p);
+        }
+        assert_int_equal(virtio_tablet_axis(w + 5, w), virtio_tablet_axis(w - 1, w));
+        assert_int_equal(virtio_tablet_axis(0xffffffffu, w), virtio_tablet_axis(w - 1, w));
+    }
+    assert_int_equal(virtio_tablet_axis(5, 0), 0);
+    assert_true(virtio_tablet_axis(99999, 100000) <= 32767);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1599,6 +1625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_bus_master, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_move, setup, teardown),
+        cmocka_unit_test(test_tablet_axis),
         cmocka_unit_test_setup_teardown(test_vmstate_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vmstate_load_live, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vmstate_hostile, setup, teardown),
