@@ -29,8 +29,23 @@ static void capture_set_held(struct hostel_capture *c, unsigned code, gboolean d
 
 /* End the capture: give the seat back and lift whatever the guest still
  * sees pressed. */
+/* Let go of the mouse buttons the guest sees held. With an absolute
+ * pointer they can be held without a capture (a click that did not
+ * capture), so this runs whenever input stops, captured or not. */
+static void capture_lift_buttons(struct hostel_capture *c)
+{
+    if (!c->buttons)
+        return;
+    c->buttons = 0;
+    if (c->absolute)
+        c->ops->pointer(c->data, c->abs_x, c->abs_y, 0, 0);
+    else
+        c->ops->mouse(c->data, 0, 0, 0, 0);
+}
+
 static void capture_end(struct hostel_capture *c, gboolean ungrab)
 {
+    capture_lift_buttons(c);
     if (!c->active)
         return;
     c->active = FALSE;
@@ -42,13 +57,6 @@ static void capture_end(struct hostel_capture *c, gboolean ungrab)
             capture_set_held(c, code, FALSE);
             c->ops->key(c->data, code, FALSE);
         }
-    }
-    if (c->buttons) {
-        c->buttons = 0;
-        if (c->absolute)
-            c->ops->pointer(c->data, c->abs_x, c->abs_y, 0, 0);
-        else
-            c->ops->mouse(c->data, 0, 0, 0, 0);
     }
     hostel_motion_reset(&c->motion);
     c->ops->changed(c->data, FALSE);
@@ -153,9 +161,13 @@ static gboolean capture_button(GtkWidget *w, GdkEventButton *ev, gpointer p)
     if (ev->type != GDK_BUTTON_PRESS && ev->type != GDK_BUTTON_RELEASE)
         return TRUE;    /* GDK's synthesized double and triple clicks */
     if (c->absolute) {
-        if (!c->sensitive)
-            return TRUE;
         gboolean press = ev->type == GDK_BUTTON_PRESS;
+        if (!c->sensitive) {
+            /* Nothing reaches a VM that is not running; a release still counts. */
+            if (!press)
+                c->buttons &= ~hostel_input_button_bit(ev->button);
+            return TRUE;
+        }
         if (press && ev->button == GDK_BUTTON_PRIMARY && !c->active && c->on_click)
             hostel_capture_start(c, (GdkEvent *)ev);
         guint32 bit = hostel_input_button_bit(ev->button);
