@@ -17,7 +17,11 @@ static void iso_response(GtkNativeDialog *dialog, int response, gpointer p)
     if (response == GTK_RESPONSE_ACCEPT && !gtk_widget_in_destruction(GTK_WIDGET(c->parent))) {
         GtkFileChooser *fc = GTK_FILE_CHOOSER(dialog);
         char *path = gtk_file_chooser_get_filename(fc);
-        GFile *folder = gtk_file_chooser_get_current_folder_file(fc);
+        /* The chosen image's own folder: the chooser's current folder is
+         * another when the path was typed (Ctrl+L) or picked from Recent. */
+        GFile *file = gtk_file_chooser_get_file(fc);
+        GFile *folder = file ? g_file_get_parent(file) : NULL;
+        g_clear_object(&file);
         if (folder) {
             char *uri = g_file_get_uri(folder);
             hostel_prefs_set_string(c->settings, "last-iso-folder", uri);

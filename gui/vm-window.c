@@ -59,6 +59,25 @@ static void vm_window_update_capture_label(HostelVmWindow *w)
     } else {
         text = g_strdup(_("Choose Capture keyboard and mouse in the menu to type into the virtual machine."));
     }
+    /* Full screen hides the header bar and its menus: the way out is said
+     * here (while captured, the key is the guest's). */
+    if (w->fullscreen && !(w->capture && hostel_capture_active(w->capture))) {
+        char **accels = gtk_application_get_accels_for_action(GTK_APPLICATION(w->app), "win.fullscreen");
+        guint key = 0;
+        GdkModifierType mods = 0;
+        if (accels && accels[0])
+            gtk_accelerator_parse(accels[0], &key, &mods);
+        g_strfreev(accels);
+        if (key) {
+            char *label = gtk_accelerator_get_label(key, mods);
+            char *hint = g_strdup_printf(_("Press %s to leave full screen."), label);
+            char *both = g_strdup_printf("%s %s", text, hint);
+            g_free(hint);
+            g_free(label);
+            g_free(text);
+            text = both;
+        }
+    }
     gtk_label_set_text(GTK_LABEL(w->capture_label), text);
     g_free(text);
 }
@@ -371,7 +390,11 @@ static const GActionEntry vm_window_actions[] = {
 static gboolean vm_window_state_event(GtkWidget *widget, GdkEventWindowState *ev)
 {
     HostelVmWindow *w = HOSTEL_VM_WINDOW(widget);
-    w->fullscreen = (ev->new_window_state & GDK_WINDOW_STATE_FULLSCREEN) != 0;
+    gboolean fullscreen = (ev->new_window_state & GDK_WINDOW_STATE_FULLSCREEN) != 0;
+    if (fullscreen != w->fullscreen) {
+        w->fullscreen = fullscreen;
+        vm_window_update_capture_label(w);
+    }
     return GTK_WIDGET_CLASS(hostel_vm_window_parent_class)->window_state_event(widget, ev);
 }
 

@@ -53,9 +53,10 @@ class Ui:
     def showing(acc):
         return acc.get_state_set().contains(Atspi.StateType.SHOWING)
 
-    def find_all(self, root, role=None, name=None, contains=None, showing=False, limit=None):
+    def find_all(self, root, role=None, name=None, contains=None, showing=False, focused=False, limit=None):
         """Depth-first matches under root: role name ("push button"), exact
-        accessible name, or a substring of the name or text."""
+        accessible name, or a substring of the name or text; showing or
+        focused ones only if asked."""
         out = []
 
         def visit(acc, depth):
@@ -70,6 +71,8 @@ class Ui:
                     and contains not in self.text(acc):
                 ok = False
             if ok and showing and not self.showing(acc):
+                ok = False
+            if ok and focused and not acc.get_state_set().contains(Atspi.StateType.FOCUSED):
                 ok = False
             if ok:
                 out.append(acc)

@@ -16,6 +16,17 @@
    captures the keyboard alone; a
    damaged square and a mode change are redrawn; a stopped (SIGSTOP) VM
    shows as "Not responding" while the GUI keeps answering.
+   With the fake VM, too: "Insert CD image…" in the VM window's menu,
+   the image's path typed into the file chooser's location entry (Ctrl+L)
+   and Return send ChangeCdrom with that path and save it in the
+   definition; the chooser opens again in that image's folder, and Cancel
+   sends nothing. "Eject CD", a screenshot, the main window's preview.
+   Full screen (under openbox, started for it: Xvfb has no window manager,
+   and full screen is the window manager's to grant): from the menu the
+   window covers the X screen, the VM's screen is drawn scaled to it, the
+   status line says F11 leaves it (the header bar is hidden), and F11
+   gives the window its size back; F11 enters it as well; while the
+   keyboard is captured F11 goes to the VM instead.
 4. Stop it from the VM window's Power menu; the window closes and the
    list says "Stopped".
 5. With the fake VM: a VM that fails to start and one that dies are
@@ -31,6 +42,7 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,12 +115,42 @@ class Record:
     def methods(self):
         return [line.split()[1] for line in self.lines() if line.startswith("method ")]
 
+    def calls(self, method):
+        """The argument of each call of a method with one ("method NAME ARG")."""
+        return [line.split(" ", 2)[2] for line in self.lines()
+                if line.startswith(f"method {method} ") and len(line.split(" ", 2)) == 3]
+
     def pids(self):
         return [int(line.split()[1]) for line in self.lines() if line.startswith("pid ")]
 
 
 def xdotool(*args):
     subprocess.run(["xdotool", *args], check=True)
+
+
+def x_window(title):
+    """The X window id of the visible top-level window with this title."""
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{re.escape(title)}$"],
+                         capture_output=True, text=True).stdout.split()
+    return out[-1] if out else None
+
+
+def x_geometry(wid):
+    """A window's (x, y, width, height) on the screen, from xwininfo."""
+    out = subprocess.run(["xwininfo", "-id", wid], capture_output=True, text=True, check=True).stdout
+    val = {}
+    for key in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height"):
+        m = re.search(rf"^\s*{key}:\s*(-?\d+)", out, re.M)
+        if not m:
+            raise UiError(f"xwininfo says nothing of '{key}':\n{out}")
+        val[key] = int(m.group(1))
+    return (val["Absolute upper-left X"], val["Absolute upper-left Y"], val["Width"], val["Height"])
+
+
+def x_screen_size():
+    out = subprocess.run(["xdotool", "getdisplaygeometry"], capture_output=True, text=True, check=True).stdout
+    w, h = out.split()
+    return int(w), int(h)
 
 
 class Test:
@@ -124,6 +166,15 @@ class Test:
             self.iso = os.path.join(args.work, "install.iso")
             with open(self.iso, "wb") as f:
                 f.truncate(1024 * 1024)
+            # The CD inserted into the running VM, and a second image beside
+            # it, in a folder of their own whose name has a space.
+            self.cd_dir = os.path.join(args.work, "CD images")
+            os.mkdir(self.cd_dir)
+            self.cd = os.path.join(self.cd_dir, "Rescue disc.iso")
+            self.cd_other = os.path.join(self.cd_dir, "Tools.iso")
+            for path in (self.cd, self.cd_other):
+                with open(path, "wb") as f:
+                    f.truncate(64 * 1024)
 
     # ---- helpers ----
 
@@ -628,6 +679,83 @@ class Test:
         self.check_pattern(800 / 450)
         log("reset: the window reconnected and shows the screen")
 
+    # ---- the CD-ROM: "Insert CD image…" and its file chooser ----
+
+    ISO_CHOOSER = "Choose an installation image"
+
+    def iso_chooser(self):
+        return self.ui.window(self.ISO_CHOOSER, roles=("file chooser", "dialog", "frame"))
+
+    def open_iso_chooser(self):
+        self.menu_item(self.vm_window, "Main menu", "Insert CD image…")
+        chooser = self.ui.wait("the CD image file chooser", self.iso_chooser)
+        # Keys go to the chooser: X's focus on it, the pointer over it.
+        wid = self.ui.wait("the file chooser's X window", lambda: x_window(self.ISO_CHOOSER))
+        x, y, w, h = self.ui.wait("the file chooser to be laid out",
+                                  lambda: self.settled(chooser) if self.ui.extents(chooser)[2] > 1 else None)
+        xdotool("mousemove", str(x + w // 2), str(y + 10))
+        xdotool("windowfocus", "--sync", wid)
+        self.ui.wait("the file chooser to be active",
+                     lambda: self.iso_chooser().get_state_set().contains(Atspi.StateType.ACTIVE), 5)
+        return chooser
+
+    def chooser_files(self):
+        """The names in the chooser's file list."""
+        chooser = self.iso_chooser()
+        return {c.get_name() for c in self.ui.find_all(chooser, role="table cell", showing=True) if c.get_name()}
+
+    def check_insert_cd(self):
+        """Insert CD image…: a path typed into the chooser's location entry
+        (Ctrl+L) and Return send ChangeCdrom with it and save it in the
+        definition; the chooser opens again in that folder; Cancel sends
+        nothing."""
+        ui = self.ui
+        before = len(self.record.calls("ChangeCdrom"))
+        self.open_iso_chooser()
+        # Ctrl+L held until the location entry has the focus, as a hand
+        # holds it: GTK gives a key release that comes before the new entry
+        # is realized to it all the same, with a critical warning.
+        xdotool("keydown", "ctrl+l")
+        try:
+            entry = ui.wait("the chooser's location entry",
+                            lambda: ui.find(self.iso_chooser(), role="text", showing=True, focused=True), 5)
+        finally:
+            xdotool("keyup", "l", "ctrl")
+        xdotool("type", "--delay", "20", self.cd)
+        ui.wait("the CD's path in the location entry", lambda: ui.text(entry) == self.cd, 5)
+        # A pause before Return, as a person makes: GTK's file name completion
+        # runs 100 ms after the last key, and a Return before it is lost.
+        time.sleep(0.5 * self.args.timeout_scale)
+        if ui.text(entry) != self.cd:
+            raise UiError(f"the location entry changed to '{ui.text(entry)}' (completion?), not '{self.cd}'")
+        xdotool("key", "Return")
+        ui.wait("the file chooser to close", lambda: self.iso_chooser() is None)
+        ui.wait("the VM to get ChangeCdrom", lambda: len(self.record.calls("ChangeCdrom")) > before, 10)
+        got = self.record.calls("ChangeCdrom")[before:]
+        if got != [self.cd]:
+            raise UiError(f"the VM got ChangeCdrom {got}, not ['{self.cd}']")
+        path, kf = self.definition()
+        if kf.get_string("cdrom", "file") != self.cd:
+            raise UiError(f"{path}: the CD-ROM is '{kf.get_string('cdrom', 'file')}', not '{self.cd}'")
+        log(f"inserted '{self.cd}' through the file chooser: ChangeCdrom and the definition have it")
+
+        # Again: it opens in the CD's folder. Cancel sends nothing.
+        self.open_iso_chooser()
+        want = {os.path.basename(self.cd), os.path.basename(self.cd_other)}
+        try:
+            ui.wait("the chooser to open in the CD's folder", lambda: want <= self.chooser_files(), 5)
+        except UiError as e:
+            raise UiError(f"{e}: it lists {sorted(self.chooser_files())}")
+        ui.press_button(self.iso_chooser, "Cancel")
+        ui.wait("the file chooser to close", lambda: self.iso_chooser() is None)
+        time.sleep(1.0 * self.args.timeout_scale)
+        if len(self.record.calls("ChangeCdrom")) != before + 1:
+            raise UiError(f"Cancel sent ChangeCdrom {self.record.calls('ChangeCdrom')[before + 1:]}")
+        path, kf = self.definition()
+        if kf.get_string("cdrom", "file") != self.cd:
+            raise UiError(f"{path}: after Cancel the CD-ROM is '{kf.get_string('cdrom', 'file')}'")
+        log("the chooser opened again in the CD's folder; Cancel sent nothing")
+
     def check_eject(self):
         ui = self.ui
         self.menu_item(self.vm_window, "Main menu", "Eject CD")
@@ -675,6 +803,129 @@ class Test:
         subprocess.run(["xdotool", "search", "--onlyvisible", "--name", f"^{VM_NAME}$", "windowraise", "%@"],
                        check=False)
         log("the main window previews the running VM's screen")
+
+    # ---- full screen ----
+
+    def start_window_manager(self):
+        """Openbox on the test's display, with no key or mouse bindings of its
+        own: full screen is the window manager's to grant (EWMH
+        _NET_WM_STATE_FULLSCREEN), and Xvfb has none. None without openbox."""
+        if not shutil.which("openbox"):
+            return None
+        rc = os.path.join(self.args.work, "openbox-rc.xml")
+        with open(rc, "w") as f:
+            f.write('<?xml version="1.0"?>\n<openbox_config xmlns="http://openbox.org/3.4/rc">\n'
+                    '<keyboard></keyboard><mouse></mouse></openbox_config>\n')
+        wm = subprocess.Popen(["openbox", "--sm-disable", "--config-file", rc],
+                              stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.args.work, "openbox.log"), "w"))
+        wid = x_window(VM_NAME)
+
+        def managed():
+            if wm.poll() is not None:
+                raise UiError(f"openbox exited with status {wm.returncode}")
+            out = subprocess.run(["xprop", "-id", wid, "_NET_FRAME_EXTENTS"], capture_output=True, text=True).stdout
+            return "=" in out
+        try:
+            self.ui.wait("openbox to manage the VM window", managed, 10)
+        except UiError:
+            self.stop_window_manager(wm)
+            raise
+        return wm
+
+    def stop_window_manager(self, wm):
+        wm.terminate()
+        try:
+            wm.wait(10)
+        except subprocess.TimeoutExpired:
+            wm.kill()
+            wm.wait()
+
+    def vm_x_window(self):
+        return self.ui.wait("the VM window's X window", lambda: x_window(VM_NAME), 5)
+
+    def menu_showing(self):
+        return self.ui.find(self.vm_window(), role="toggle button", name="Main menu", showing=True) is not None
+
+    def wait_geometry(self, wid, want, what):
+        try:
+            self.ui.wait(what, lambda: x_geometry(wid) == want, 10)
+        except UiError as e:
+            raise UiError(f"{e}: the window is at {x_geometry(wid)}, not {want}")
+
+    def wait_full_screen(self, wid, screen):
+        self.wait_geometry(wid, (0, 0) + screen, f"the VM window to cover the {screen[0]}x{screen[1]} screen")
+        # Its screen drawn to the whole width (16:9 on a 5:4 screen).
+        x, y, w, h = self.ui.wait("the screen widget to grow",
+                                  lambda: self.settled(self.screen) if self.ui.extents(self.screen)[2] == screen[0]
+                                  else None, 10)
+        whole = self.check_pattern(800 / 450)
+        if abs((whole[2] - whole[0]) - screen[0]) > 3:
+            raise UiError(f"in full screen the VM's screen is drawn {whole}, not {screen[0]} pixels wide")
+        return whole
+
+    def check_full_screen(self, codes):
+        """Full screen from the menu: the window covers the X screen, the
+        VM's screen is drawn scaled to it, and F11 gives the window its size
+        back; F11 goes in again; while the keyboard is captured F11 is the
+        guest's, and after the host key it leaves full screen."""
+        ui = self.ui
+        wm = self.start_window_manager()
+        if wm is None:
+            log("full screen NOT checked: no window manager to grant it (apt-get install openbox)")
+            return
+        try:
+            wid = self.vm_x_window()
+            screen = x_screen_size()
+            xdotool("windowactivate", "--sync", wid)
+            ui.wait("the VM window to be active", lambda: self.vm_window().get_state_set().contains(
+                Atspi.StateType.ACTIVE), 5)
+            ui.wait("the keyboard not to be captured", lambda: self.capture_label("Click the screen to capture"), 5)
+            normal = x_geometry(wid)
+            if normal[2:] == screen:
+                raise UiError(f"the VM window already covers the screen: {normal}")
+
+            self.menu_item(self.vm_window, "Main menu", "Full screen")
+            whole = self.wait_full_screen(wid, screen)
+            log(f"full screen from the menu: the window covers the screen {screen}, the VM's screen drawn at {whole}")
+            # The header bar (and so its menu) is hidden: the window says
+            # how to leave.
+            ui.wait("the way out of full screen in the status line",
+                    lambda: self.capture_label("Press F11 to leave full screen."), 5)
+            log(f"the status line says: '{ui.text(self.capture_label('Press F11'))}'"
+                + ("" if self.menu_showing() else " (the header bar is hidden)"))
+
+            xdotool("key", "F11")
+            self.wait_geometry(wid, normal, "F11 to give the VM window its size back")
+            ui.wait("the header bar's menu to come back", self.menu_showing, 5)
+            ui.wait("the full screen hint to go", lambda: self.capture_label("full screen") is None, 5)
+            self.check_pattern(800 / 450)
+            log(f"F11 left full screen: the window is back at {normal}")
+
+            xdotool("key", "F11")
+            whole = self.wait_full_screen(wid, screen)
+            cx, cy = (whole[0] + whole[2]) // 2, (whole[1] + whole[3]) // 2
+            xdotool("mousemove", str(cx), str(cy))
+            xdotool("click", "1")
+            ui.wait("the keyboard to be captured", lambda: self.capture_label("Press Right Ctrl to release"), 10)
+            if self.capture_label("F11"):
+                raise UiError("captured, the status line still offers F11 (the guest gets it)")
+            before = len(self.record.keys())
+            xdotool("key", "F11")
+            want = [(codes["KEY_F11"], True), (codes["KEY_F11"], False)]
+            ui.wait("F11 at the VM", lambda: len(self.record.keys()) >= before + 2, 10)
+            if self.record.keys()[before:] != want:
+                raise UiError(f"captured, F11 gave the VM {self.record.keys()[before:]}, not {want}")
+            time.sleep(0.5 * self.args.timeout_scale)
+            if x_geometry(wid) != (0, 0) + screen:
+                raise UiError(f"F11 for the guest changed the window to {x_geometry(wid)}")
+            xdotool("key", "Control_R")
+            ui.wait("the keyboard to be released, F11 offered again",
+                    lambda: self.capture_label("Press F11 to leave full screen."), 10)
+            xdotool("key", "F11")
+            self.wait_geometry(wid, normal, "F11 after the release to leave full screen")
+            log("F11 went in again; captured it went to the VM; after the host key it left full screen")
+        finally:
+            self.stop_window_manager(wm)
 
     def check_command_line(self):
         """hostel --vm NAME in a second process: the running instance opens
@@ -745,9 +996,11 @@ class Test:
             self.check_pause()
             if self.record:
                 self.check_reset()
+                self.check_insert_cd()
                 self.check_eject()
                 self.check_screenshot()
                 self.check_preview()
+                self.check_full_screen(codes)
             else:
                 shot = self.shot()
                 if shot.bbox((0, 0, 0), tolerance=20)[1] == shot.width * shot.height:
