@@ -1,6 +1,7 @@
 /* PCI configuration mechanism #1: the i440FX host bridge at 00.0, the
  * PIIX at slot 1 (ISA bridge 1.0, IDE 1.1, power management 1.3), the VGA
- * at 2.0, and all-ones for disabled or absent functions. */
+ * at 2.0, the virtio tablet at 3.0, and all-ones for disabled or absent
+ * functions. */
 #include "guest.h"
 
 static uint32_t cfg_read(uint32_t bus, uint32_t dev, uint32_t fn, uint32_t reg)
@@ -32,6 +33,12 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
     CHECK(cfg_read(0, 2, 0, 0) == 0x11111234);              /* VGA */
     CHECK((cfg_read(0, 2, 0, 8) >> 8) == 0x030000);
     CHECK(cfg_read(0, 1, 3, 0) == 0x71138086);
+    /* The virtio tablet: modern virtio-pci (1af4:1052, revision 1), input
+     * class, INTA#, a capability list, and interrupt line untouched. */
+    CHECK(cfg_read(0, 3, 0, 0) == 0x10521af4u);
+    CHECK(cfg_read(0, 3, 0, 8) == 0x09800001u);
+    CHECK((cfg_read(0, 3, 0, 4) >> 16) & 0x10);
+    CHECK(((cfg_read(0, 3, 0, 0x3c) >> 8) & 0xff) == 1);
     /* PIIX4 PM: PMBA reads as an I/O BAR, enabled at 0x600 when there is
      * no firmware; APMC_EN is set (no SMM to set up). */
     CHECK(cfg_read(0, 1, 3, 0x40) == 0x601);
@@ -46,7 +53,7 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
             CHECK((id & 0xffff) != 0 && (id & 0xffff) != 0xffff);
             present++;
         }
-    CHECK(present == 5);
+    CHECK(present == 6);
     CHECK(cfg_read(1, 0, 0, 0) == 0xffffffffu);
     /* With the enable bit clear the data port reads all-ones. */
     outl(0xcf8, 0x00000000u);
@@ -55,6 +62,6 @@ uint32_t guest_main(uint32_t magic, uint32_t mbi)
     outl(0xcf8, 0x80000000u);
     outl(0xcfc, 0);
     CHECK(cfg_read(0, 0, 0, 0) == 0x12378086);
-    print("pci test guest: i440FX 0.0, PIIX3 ISA 1.0, IDE 1.1, PM 1.3, VGA 2.0\n");
+    print("pci test guest: i440FX 0.0, PIIX3 ISA 1.0, IDE 1.1, PM 1.3, VGA 2.0, virtio tablet 3.0\n");
     return GUEST_PASS;
 }
