@@ -162,6 +162,9 @@ int vga_init(struct vga *vga, struct bus *mmio_bus, vga_lfb_map_fn lfb_map, void
  * device lock held (it reads the registers; it never blocks). */
 void vga_render(struct vga *vga, struct display *d);
 
+/* The size in pixels of what vga_render draws for the current mode. */
+void vga_screen_size(const struct vga *vga, unsigned *width, unsigned *height);
+
 /* The text-mode screen as rows of text, one '\n'-terminated line per row of
  * exactly `columns` characters (CP437 printable ASCII as is, blank cells as
  * spaces, anything else '?'), NUL-terminated and truncated to cap. Returns

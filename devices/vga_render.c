@@ -183,6 +183,14 @@ static unsigned vga_ac_index(const struct vga *v, unsigned val4)
     return idx & v->pel_mask;
 }
 
+void vga_screen_size(const struct vga *v, unsigned *width, unsigned *height)
+{
+    struct vga_geom g;
+    vga_render_geom(v, &g);
+    *width = g.width;
+    *height = g.height;
+}
+
 static void vga_render_palette(struct vga *v)
 {
     bool dac8 = v->dispi[VBE_DISPI_INDEX_ENABLE] & VBE_DISPI_8BIT_DAC;

@@ -70,7 +70,7 @@ int pc_press_keys(struct pc *pc, const char *combo, char *err, size_t errlen);
 void pc_mouse_event(struct pc *pc, int dx, int dy, int dz, unsigned buttons);
 /* Whether the guest drives the tablet (an absolute pointer). */
 bool pc_pointer_absolute(struct pc *pc);
-/* The tablet's pointer to pixel (x, y) of the screen as last rendered,
+/* The tablet's pointer to pixel (x, y) of the screen in its current mode,
  * with wheel clicks and buttons as for pc_mouse_event. Fails when the
  * guest does not drive the tablet. */
 int pc_pointer_event(struct pc *pc, unsigned x, unsigned y, int dz, unsigned buttons, char *err, size_t errlen);

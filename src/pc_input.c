@@ -95,7 +95,11 @@ bool pc_pointer_absolute(struct pc *pc)
 
 int pc_pointer_event(struct pc *pc, unsigned x, unsigned y, int dz, unsigned buttons, char *err, size_t errlen)
 {
-    unsigned w = pc->display.width, h = pc->display.height;
+    /* The screen as the mode draws it now (the shared display follows at
+     * the next render): a client that never had the screen rendered, such
+     * as hostelctl, still gets the right scale. */
+    unsigned w, h;
+    vga_screen_size(&pc->vga, &w, &h);
     if (!virtio_tablet_event(&pc->tablet, virtio_tablet_axis(x, w), virtio_tablet_axis(y, h), dz, buttons)) {
         snprintf(err, errlen, "The guest does not use the tablet (its virtio-input driver is not running); "
                  "send relative mouse motion instead.");

@@ -449,6 +449,14 @@ static void test_dispi(void **state)
     dispi_write(f, VBE_DISPI_INDEX_X_OFFSET, 5);
     dispi_write(f, VBE_DISPI_INDEX_ENABLE, VBE_DISPI_ENABLED | VBE_DISPI_LFB_ENABLED);
     assert_int_equal(dispi_read(f, VBE_DISPI_INDEX_ENABLE), 0x41);
+    /* The mode's size, before any render, is what a render then draws. */
+    unsigned sw, sh;
+    vga_screen_size(&f->vga, &sw, &sh);
+    assert_int_equal(sw, 800);
+    assert_int_equal(sh, 600);
+    render(f);
+    assert_int_equal(f->disp.width, sw);
+    assert_int_equal(f->disp.height, sh);
     assert_int_equal(dispi_read(f, VBE_DISPI_INDEX_VIRT_WIDTH), 800);
     assert_int_equal(dispi_read(f, VBE_DISPI_INDEX_VIRT_HEIGHT), (16u << 20) / (800 * 4));
     assert_int_equal(dispi_read(f, VBE_DISPI_INDEX_X_OFFSET), 0);
