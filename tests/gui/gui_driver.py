@@ -561,6 +561,7 @@ class Test:
         self.check_grabs(pointer=False, keyboard=False)
         log("Right Ctrl released the keyboard")
 
+        self.check_absolute_held_on_pause(at)
         # Back to relative mouse motion: t while captured, then a click
         # captures both again.
         move(*at(320, 240))
@@ -583,6 +584,56 @@ class Test:
         if self.record.pointer_refused():
             raise UiError(f"PointerEvent went to a VM without the tablet: {self.record.pointer_refused()}")
         log("back to relative motion: a click captures the keyboard and mouse")
+
+    def check_absolute_held_on_pause(self, at):
+        """With the tablet and nothing captured, a right button held over
+        the screen is the guest's (a right click captures nothing). A
+        pause lets go of it in the guest at once, though it is still held
+        on the host; its release while paused reaches nothing, and after
+        the resume the pointer moves with no button held. Leaves the VM
+        running, nothing captured, the pointer over the screen."""
+        ui = self.ui
+        px, py = 420, 160
+        # Into the screen from below it (the status line, after the drag):
+        # the first motion can reach the VM late, with the next event, so
+        # two moves, and the second must be the last the VM got.
+        xdotool("mousemove", *map(str, at(px - 20, py)))
+        before = len(self.record.pointer())
+        xdotool("mousemove", *map(str, at(px, py)))
+        self.wait_pointer(before, f"the pointer at pixel {px},{py}", (px, py, 0, 0))
+        before = len(self.record.pointer())
+        xdotool("mousedown", "3")
+        try:
+            self.wait_pointer(before, "the right button held", (px, py, 0, 2))
+            if not self.capture_label(UNCAPTURED_ABSOLUTE):
+                raise UiError("a right click captured the keyboard")
+
+            before, before_lines = len(self.record.pointer()), len(self.record.lines())
+            ui.press_button(self.main_window, "Pause")
+            ui.wait("the VM to be paused", lambda: self.row_state("Paused"), 10)
+            ui.wait("the VM window to say Paused", lambda: ui.find(self.vm_window(), role="label", name="Paused"), 10)
+            self.wait_pointer(before, "the held right button let go of in the guest on the pause", (px, py, 0, 0))
+            lines = self.record.lines()[before_lines:]
+            if "method Pause" not in lines or not any(
+                    line == f"pointer {px} {py} 0 0" for line in lines[lines.index("method Pause"):]):
+                raise UiError(f"the release did not follow the pause: the VM got {lines}")
+        finally:
+            before = len(self.record.pointer())
+            xdotool("mouseup", "3")
+        self.no_pointer(before, "the right button went up while the VM is paused")
+
+        ui.press_button(self.main_window, "Resume")
+        ui.wait("the VM to run again", lambda: self.row_state("Running"), 10)
+        ui.wait("the VM window to say Running", lambda: ui.find(self.vm_window(), role="label", name="Running"), 10)
+        for qx, qy in ((380, 200), (330, 250)):
+            before = len(self.record.pointer())
+            xdotool("mousemove", *map(str, at(qx, qy)))
+            self.wait_pointer(before, f"the pointer at pixel {qx},{qy} with no button held after the resume",
+                              (qx, qy, 0, 0))
+        if not self.capture_label(UNCAPTURED_ABSOLUTE):
+            raise UiError("the pause and resume changed the capture")
+        log("a right button held over the screen was let go of in the guest on a pause; "
+            "after the resume the pointer moved with no button held")
 
     def check_damage_and_mode(self):
         whole = self.check_pattern(640 / 480)
