@@ -209,6 +209,16 @@ static gboolean capture_motion(GtkWidget *w, GdkEventMotion *ev, gpointer p)
     return TRUE;
 }
 
+/* The pointer entering the screen (a jump onto it brings no motion event
+ * of its own): the guest's pointer goes there at once. */
+static gboolean capture_enter(GtkWidget *w, GdkEventCrossing *ev, gpointer p)
+{
+    struct hostel_capture *c = p;
+    if (c->absolute && c->sensitive)
+        capture_pointer(c, ev->x, ev->y, 0);
+    return FALSE;
+}
+
 static gboolean capture_scroll(GtkWidget *w, GdkEventScroll *ev, gpointer p)
 {
     struct hostel_capture *c = p;
@@ -251,6 +261,7 @@ struct hostel_capture *hostel_capture_new(HostelDisplay *display, const struct h
     g_signal_connect(d, "button-release-event", G_CALLBACK(capture_button), c);
     g_signal_connect(d, "motion-notify-event", G_CALLBACK(capture_motion), c);
     g_signal_connect(d, "scroll-event", G_CALLBACK(capture_scroll), c);
+    g_signal_connect(d, "enter-notify-event", G_CALLBACK(capture_enter), c);
     g_signal_connect(d, "grab-broken-event", G_CALLBACK(capture_grab_broken), c);
     g_signal_connect(d, "unmap", G_CALLBACK(capture_unmap), c);
     g_signal_connect(d, "realize", G_CALLBACK(capture_realize), c);

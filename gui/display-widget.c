@@ -89,7 +89,7 @@ static void hostel_display_init(HostelDisplay *d)
     d->scale_to_fit = TRUE;
     gtk_widget_set_can_focus(GTK_WIDGET(d), TRUE);
     gtk_widget_add_events(GTK_WIDGET(d), GDK_BUTTON_PRESS_MASK | GDK_BUTTON_RELEASE_MASK |
-                          GDK_POINTER_MOTION_MASK | GDK_SCROLL_MASK | GDK_KEY_PRESS_MASK |
+                          GDK_POINTER_MOTION_MASK | GDK_ENTER_NOTIFY_MASK | GDK_SCROLL_MASK | GDK_KEY_PRESS_MASK |
                           GDK_KEY_RELEASE_MASK | GDK_FOCUS_CHANGE_MASK);
 }
 
