@@ -1,5 +1,11 @@
 #include "capture.h"
 
+#include <string.h>
+
+#ifdef GDK_WINDOWING_X11
+#include <gdk/gdkx.h>
+#endif
+
 #include "input.h"
 
 struct hostel_capture {
@@ -14,6 +20,8 @@ struct hostel_capture {
     gboolean absolute;
     unsigned abs_x, abs_y;      /* the absolute pointer's last position */
     GdkSeat *seat;
+    GdkWindow *root;            /* watched for _NET_ACTIVE_WINDOW (X11), or NULL */
+    guint active_check;         /* idle source: look at _NET_ACTIVE_WINDOW */
     struct hostel_motion motion;
     guint32 buttons;
     guint8 held[HOSTEL_INPUT_EVDEV_MAX / 8 + 1];    /* keys down in the guest, by evdev code */
@@ -246,6 +254,82 @@ static void capture_unmap(GtkWidget *w, gpointer p)
     capture_end(p, TRUE);
 }
 
+/* The window stopped being the active one: with an absolute pointer the
+ * user can click another window (the pointer is not grabbed), and then the
+ * keys are that window's, not the guest's. With relative motion both are
+ * grabbed and the capture stays. */
+static void capture_deactivated(struct hostel_capture *c)
+{
+    if (c->active && c->absolute)
+        capture_end(c, TRUE);
+}
+
+/* Where the focus moving away reaches GTK in spite of the grab (not under
+ * X: see below). */
+static void capture_is_active(GObject *toplevel, GParamSpec *pspec, gpointer p)
+{
+    if (!gtk_window_is_active(GTK_WINDOW(toplevel)))
+        capture_deactivated(p);
+}
+
+#ifdef GDK_WINDOWING_X11
+/* Under X, GTK does not see the window manager give the focus to another
+ * window while the keyboard is grabbed: the focus events of that change
+ * (mode NotifyWhileGrabbed) leave the window "active", and neither
+ * focus-out-event nor notify::is-active comes. The window manager's
+ * _NET_ACTIVE_WINDOW property on the root window (EWMH, "Root Window
+ * Properties") says which window it made active. */
+static gboolean capture_check_active(gpointer p)
+{
+    struct hostel_capture *c = p;
+    c->active_check = 0;
+    GdkWindow *own = gtk_widget_get_window(c->toplevel);
+    if (!c->active || !c->absolute || !own)
+        return G_SOURCE_REMOVE;
+    GdkAtom type = GDK_NONE;
+    gint format = 0, length = 0;
+    guchar *data = NULL;
+    /* Format 32 comes as C longs (Xlib's convention); any type is taken
+     * and checked here, so a wrong one is no warning. */
+    if (!gdk_property_get(c->root, gdk_atom_intern_static_string("_NET_ACTIVE_WINDOW"), GDK_NONE, 0,
+                          sizeof(guint32), FALSE, &type, &format, &length, &data))
+        return G_SOURCE_REMOVE;
+    gulong xid = 0;
+    gboolean known = type == gdk_atom_intern_static_string("WINDOW") && format == 32;
+    if (known && length >= (gint)sizeof(gulong))
+        memcpy(&xid, data, sizeof xid);
+    g_free(data);
+    /* None (0), no window active, is let be: window managers go through
+     * it on the way from one window to the next. */
+    if (known && xid && xid != gdk_x11_window_get_xid(own))
+        capture_deactivated(c);
+    return G_SOURCE_REMOVE;
+}
+
+static GdkFilterReturn capture_root_filter(GdkXEvent *xevent, GdkEvent *event, gpointer p)
+{
+    struct hostel_capture *c = p;
+    const XEvent *xev = xevent;
+    if (xev->type == PropertyNotify && c->active && c->absolute && !c->active_check
+        && xev->xproperty.atom == gdk_x11_get_xatom_by_name_for_display(gdk_window_get_display(c->root),
+                                                                        "_NET_ACTIVE_WINDOW"))
+        /* Read it out of the event filter, once for a burst of changes. */
+        c->active_check = g_idle_add(capture_check_active, c);
+    return GDK_FILTER_CONTINUE;
+}
+
+static void capture_watch_active_window(struct hostel_capture *c)
+{
+    GdkScreen *screen = gtk_widget_get_screen(c->toplevel);
+    if (!GDK_IS_X11_DISPLAY(gdk_screen_get_display(screen)))
+        return;
+    c->root = gdk_screen_get_root_window(screen);
+    /* Added to what the root window's mask already has (GDK's own). */
+    gdk_window_set_events(c->root, gdk_window_get_events(c->root) | GDK_PROPERTY_CHANGE_MASK);
+    gdk_window_add_filter(c->root, capture_root_filter, c);
+}
+#endif
+
 struct hostel_capture *hostel_capture_new(HostelDisplay *display, const struct hostel_capture_ops *ops,
                                           gpointer data)
 {
@@ -270,6 +354,10 @@ struct hostel_capture *hostel_capture_new(HostelDisplay *display, const struct h
     if (GTK_IS_WINDOW(c->toplevel)) {
         g_signal_connect(c->toplevel, "key-press-event", G_CALLBACK(capture_key), c);
         g_signal_connect(c->toplevel, "key-release-event", G_CALLBACK(capture_key), c);
+        g_signal_connect(c->toplevel, "notify::is-active", G_CALLBACK(capture_is_active), c);
+#ifdef GDK_WINDOWING_X11
+        capture_watch_active_window(c);
+#endif
     }
     return c;
 }
@@ -279,6 +367,12 @@ void hostel_capture_free(struct hostel_capture *c)
     if (!c)
         return;
     capture_end(c, TRUE);
+#ifdef GDK_WINDOWING_X11
+    if (c->root)
+        gdk_window_remove_filter(c->root, capture_root_filter, c);
+#endif
+    if (c->active_check)
+        g_source_remove(c->active_check);
     g_signal_handlers_disconnect_by_data(c->display, c);
     if (GTK_IS_WINDOW(c->toplevel))
         g_signal_handlers_disconnect_by_data(c->toplevel, c);

@@ -14,6 +14,9 @@
  * over the screen goes to the guest as screen pixels, with its buttons and
  * wheel, and the host's cursor is hidden there (the guest draws its own).
  * A click then captures the keyboard alone (and reaches the guest too).
+ * As the pointer is free, the user can click another window: the capture
+ * ends when the window stops being the active one (under X, when the
+ * window manager's _NET_ACTIVE_WINDOW names another window).
  */
 #ifndef HOSTEL_GUI_CAPTURE_H
 #define HOSTEL_GUI_CAPTURE_H

@@ -13,7 +13,9 @@
    host key releases it; pointer motion arrives as relative deltas; when
    the VM switches to its tablet, the pointer goes uncaptured as screen
    pixels (clamped to the edges), with buttons and wheel, and a click
-   captures the keyboard alone; a
+   captures the keyboard alone; a click on another application's window
+   (under openbox, which focuses the window clicked) ends that capture,
+   and the keys typed then go to that window, not to the VM; a
    damaged square and a mode change are redrawn; a stopped (SIGSTOP) VM
    shows as "Not responding" while the GUI keeps answering.
    With the fake VM, too: "Insert CD image…" in the VM window's menu,
@@ -63,6 +65,28 @@ ASSISTANT_TITLES = ("Name and installation image", "Operating system", "Memory a
 GIB = 1024 ** 3
 # The VM window's capture label with the guest's tablet, not captured.
 UNCAPTURED_ABSOLUTE = "Click the screen to capture the keyboard; the mouse works without capture."
+# ... and captured (the keyboard alone).
+CAPTURED_ABSOLUTE = "Press Right Ctrl to release the keyboard."
+# Another application: a window in a process of its own; at each key
+# pressed in it, it prints the names of the keys pressed so far.
+OTHER_TITLE = "Another application"
+OTHER_APP = r"""
+import sys
+import gi
+gi.require_version("Gtk", "3.0")
+from gi.repository import Gdk, Gtk
+w = Gtk.Window(title=sys.argv[1])
+w.set_default_size(int(sys.argv[4]), int(sys.argv[5]))
+w.move(int(sys.argv[2]), int(sys.argv[3]))
+typed = []
+def key(w, ev):
+    typed.append(Gdk.keyval_name(ev.keyval))
+    print(" ".join(typed), flush=True)
+w.connect("key-press-event", key)
+w.connect("destroy", Gtk.main_quit)
+w.show_all()
+Gtk.main()
+"""
 
 
 def log(msg):
@@ -159,6 +183,7 @@ class Test:
         self.ui = Ui(("hostel", "Hostel"), args.timeout_scale)
         self.record = Record(args.fake_record) if args.fake_record else None
         self.hostel = None
+        self.other_app = None
         # An "installation image" Hostel does not recognise (the fake VM
         # never reads it; a real hostel-vm gets no CD).
         self.iso = None
@@ -562,6 +587,7 @@ class Test:
         log("Right Ctrl released the keyboard")
 
         self.check_absolute_held_on_pause(at)
+        self.check_absolute_focus_loss(at, codes)
         # Back to relative mouse motion: t while captured, then a click
         # captures both again.
         move(*at(320, 240))
@@ -584,6 +610,100 @@ class Test:
         if self.record.pointer_refused():
             raise UiError(f"PointerEvent went to a VM without the tablet: {self.record.pointer_refused()}")
         log("back to relative motion: a click captures the keyboard and mouse")
+
+    def start_other_app(self, screen, vm):
+        """OTHER_APP's window in the screen's bottom right corner, clear of
+        the VM window vm (x, y, width, height). Returns the process, its
+        output file and its X window."""
+        ow, oh = 180, 80
+        ox, oy = screen[0] - ow - 20, screen[1] - oh - 40
+        if ox < vm[0] + vm[2] + 10 and oy < vm[1] + vm[3] + 10:
+            raise UiError(f"no room for another window beside the VM window at {vm} on the {screen} screen")
+        out = os.path.join(self.args.work, "other-app.out")
+        env = dict(os.environ, NO_AT_BRIDGE="1")
+        proc = subprocess.Popen([sys.executable, "-c", OTHER_APP, OTHER_TITLE, str(ox), str(oy), str(ow), str(oh)],
+                                stdout=open(out, "w"), stderr=open(os.path.join(self.args.work, "other-app.log"), "w"),
+                                env=env)
+        # It stays to the end (run): under Xvfb, once a second GTK client
+        # has gone, XFixesGetCursorImage fails over the root window.
+        self.other_app = proc
+        wid = self.ui.wait("the other application's window", lambda: proc.poll() is None and x_window(OTHER_TITLE),
+                           10)
+        return out, wid
+
+    def check_absolute_focus_loss(self, at, codes):
+        """With the tablet the pointer is free while the keyboard is
+        captured: a click on another application's window, which the window
+        manager (openbox, focusing the window clicked) makes the active one,
+        ends the capture; the keys typed then go to that window and the VM
+        gets none. A click on the screen captures again. Skipped without
+        openbox. Leaves the VM running, nothing captured."""
+        ui = self.ui
+        if not shutil.which("openbox"):
+            log("the capture's end on a click elsewhere NOT checked: no window manager (apt-get install openbox)")
+            return
+        vm_wid = self.vm_x_window()
+        screen_at = ui.extents(self.screen)
+        other_out, other_wid = self.start_other_app(x_screen_size(), x_geometry(vm_wid))
+        wm = None
+        try:
+            wm = self.start_window_manager(click_to_focus=True)
+            ui.wait("openbox to manage the other window", lambda: self.wm_manages(other_wid), 10)
+            if ui.extents(self.screen) != screen_at:
+                raise UiError(f"the VM's screen moved from {screen_at} to {ui.extents(self.screen)} under openbox")
+
+            xdotool("mousemove", *map(str, at(320, 240)))
+            xdotool("click", "1")
+            ui.wait("the keyboard to be captured", lambda: self.capture_label(CAPTURED_ABSOLUTE), 10)
+            self.check_grabs(pointer=False, keyboard=True)
+
+            # A click on the other window: openbox gives it the focus.
+            x, y, w, h = x_geometry(other_wid)
+            xdotool("mousemove", str(x + w // 2), str(y + h // 2))
+            xdotool("click", "1")
+            ui.wait("openbox to make the other window the active one", lambda: self.x_active_window() == int(other_wid),
+                    10)
+            ui.wait("the capture to end on the click on the other window",
+                    lambda: self.capture_label(UNCAPTURED_ABSOLUTE), 10)
+            self.check_grabs(pointer=False, keyboard=False)
+            before = len(self.record.keys())
+            xdotool("type", "--delay", "50", "xyz")
+
+            def typed():
+                with open(other_out) as f:
+                    lines = f.read().splitlines()
+                return lines and lines[-1] == "x y z"
+            try:
+                ui.wait("the keys at the other window", typed, 10)
+            except UiError as e:
+                with open(other_out) as f:
+                    got = f.read().splitlines()
+                raise UiError(f"{e}: it got {got}; the VM got {self.record.keys()[before:]}")
+            time.sleep(0.5 * self.args.timeout_scale)
+            if self.record.keys()[before:]:
+                raise UiError(f"keys typed into the other window reached the VM: {self.record.keys()[before:]}")
+            log("a click on another window ended the keyboard capture; the keys typed went there, none to the VM")
+
+            # Back: a click on the screen captures the keyboard again.
+            xdotool("mousemove", *map(str, at(320, 240)))
+            xdotool("click", "1")
+            ui.wait("the keyboard to be captured again", lambda: self.capture_label(CAPTURED_ABSOLUTE), 10)
+            ui.wait("openbox to make the VM window the active one", lambda: self.x_active_window() == int(vm_wid), 10)
+            # The capture stays once the VM window is the active one.
+            time.sleep(0.5 * self.args.timeout_scale)
+            self.check_grabs(pointer=False, keyboard=True)
+            before = len(self.record.keys())
+            xdotool("key", "a")
+            want = [(codes["KEY_A"], True), (codes["KEY_A"], False)]
+            ui.wait("the key at the VM", lambda: len(self.record.keys()) >= before + 2, 10)
+            if self.record.keys()[before:] != want:
+                raise UiError(f"captured again, the VM got keys {self.record.keys()[before:]}, not {want}")
+            xdotool("key", "Control_R")
+            ui.wait("the keyboard to be released", lambda: self.capture_label(UNCAPTURED_ABSOLUTE), 10)
+            log("a click on the screen captured the keyboard again, and keys reached the VM")
+        finally:
+            if wm:
+                self.stop_window_manager(wm)
 
     def check_absolute_held_on_pause(self, at):
         """With the tablet and nothing captured, a right button held over
@@ -855,31 +975,48 @@ class Test:
 
     # ---- full screen ----
 
-    def start_window_manager(self):
+    def start_window_manager(self, click_to_focus=False):
         """Openbox on the test's display, with no key or mouse bindings of its
         own: full screen is the window manager's to grant (EWMH
-        _NET_WM_STATE_FULLSCREEN), and Xvfb has none. None without openbox."""
+        _NET_WM_STATE_FULLSCREEN), and Xvfb has none. With click_to_focus,
+        a left press on a window focuses and raises it (then reaches the
+        window), as desktops do. None without openbox."""
         if not shutil.which("openbox"):
             return None
         rc = os.path.join(self.args.work, "openbox-rc.xml")
+        mouse = ('<context name="Client"><mousebind button="Left" action="Press">'
+                 '<action name="Focus"/><action name="Raise"/></mousebind></context>') if click_to_focus else ""
         with open(rc, "w") as f:
             f.write('<?xml version="1.0"?>\n<openbox_config xmlns="http://openbox.org/3.4/rc">\n'
-                    '<keyboard></keyboard><mouse></mouse></openbox_config>\n')
+                    f'<keyboard></keyboard><mouse>{mouse}</mouse></openbox_config>\n')
+        wid = x_window(VM_NAME)
+        # A frame set by an openbox before this one would pass for this one's.
+        subprocess.run(["xprop", "-id", wid, "-remove", "_NET_FRAME_EXTENTS"], check=True)
         wm = subprocess.Popen(["openbox", "--sm-disable", "--config-file", rc],
                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.args.work, "openbox.log"), "w"))
-        wid = x_window(VM_NAME)
 
         def managed():
             if wm.poll() is not None:
                 raise UiError(f"openbox exited with status {wm.returncode}")
-            out = subprocess.run(["xprop", "-id", wid, "_NET_FRAME_EXTENTS"], capture_output=True, text=True).stdout
-            return "=" in out
+            return self.wm_manages(wid)
         try:
             self.ui.wait("openbox to manage the VM window", managed, 10)
         except UiError:
             self.stop_window_manager(wm)
             raise
         return wm
+
+    @staticmethod
+    def wm_manages(wid):
+        """The window manager has taken the window (its frame is set)."""
+        out = subprocess.run(["xprop", "-id", wid, "_NET_FRAME_EXTENTS"], capture_output=True, text=True).stdout
+        return "=" in out
+
+    @staticmethod
+    def x_active_window():
+        """The window manager's _NET_ACTIVE_WINDOW, or None."""
+        out = subprocess.run(["xdotool", "getactivewindow"], capture_output=True, text=True).stdout.strip()
+        return int(out) if out.isdigit() else None
 
     def stop_window_manager(self, wm):
         wm.terminate()
@@ -1065,6 +1202,9 @@ class Test:
             print("gui-test: the application's windows:\n" + "\n".join(lines), file=sys.stderr)
             raise
         finally:
+            if self.other_app:
+                self.other_app.terminate()
+                self.other_app.wait(10)
             self.hostel.terminate()
             try:
                 self.hostel.wait(10)
