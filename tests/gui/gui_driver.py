@@ -542,12 +542,7 @@ class Test:
         if self.capture_label("keyboard and mouse"):
             raise UiError("the label speaks of the mouse with the tablet")
         self.check_grabs(pointer=False, keyboard=True)
-        before = len(self.record.keys())
-        xdotool("key", "a")
-        want = [(codes["KEY_A"], True), (codes["KEY_A"], False)]
-        ui.wait("the key at the VM", lambda: len(self.record.keys()) >= before + 2, 10)
-        if self.record.keys()[before:] != want:
-            raise UiError(f"the VM got keys {self.record.keys()[before:]}, not {want}")
+        self.expect_key_a(codes, "")
         log(f"a click at {got[0][:2]}: press and release at the VM, the keyboard alone captured")
 
         # Captured, the pointer still leaves the window freely, and comes back.
@@ -692,18 +687,22 @@ class Test:
             # The capture stays once the VM window is the active one.
             time.sleep(0.5 * self.args.timeout_scale)
             self.check_grabs(pointer=False, keyboard=True)
-            before = len(self.record.keys())
-            xdotool("key", "a")
-            want = [(codes["KEY_A"], True), (codes["KEY_A"], False)]
-            ui.wait("the key at the VM", lambda: len(self.record.keys()) >= before + 2, 10)
-            if self.record.keys()[before:] != want:
-                raise UiError(f"captured again, the VM got keys {self.record.keys()[before:]}, not {want}")
+            self.expect_key_a(codes, "captured again, ")
             xdotool("key", "Control_R")
             ui.wait("the keyboard to be released", lambda: self.capture_label(UNCAPTURED_ABSOLUTE), 10)
             log("a click on the screen captured the keyboard again, and keys reached the VM")
         finally:
             if wm:
                 self.stop_window_manager(wm)
+
+    def expect_key_a(self, codes, context):
+        """Type 'a': exactly its press and release must reach the VM."""
+        before = len(self.record.keys())
+        xdotool("key", "a")
+        want = [(codes["KEY_A"], True), (codes["KEY_A"], False)]
+        self.ui.wait("the key at the VM", lambda: len(self.record.keys()) >= before + 2, 10)
+        if self.record.keys()[before:] != want:
+            raise UiError(f"{context}the VM got keys {self.record.keys()[before:]}, not {want}")
 
     def check_absolute_held_on_pause(self, at):
         """With the tablet and nothing captured, a right button held over
