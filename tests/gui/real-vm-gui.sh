@@ -30,6 +30,12 @@ main_pid=
 fail() {
     echo "real-vm-gui: FAIL: $*"
     for f in "$XDG_DATA_HOME"/hostel/machines/*/hostel-vm.log; do [ -f "$f" ] && tail -n 15 "$f"; done
+    # Where hostel-vm's threads wait, for a VM that stopped answering.
+    for p in $(pidof hostel-vm); do
+        for t in /proc/$p/task/*; do
+            echo "hostel-vm $p thread ${t##*/}: $(cut -d' ' -f3 "$t/stat") $(cat "$t/wchan" 2>/dev/null) $(cat "$t/comm")"
+        done
+    done
     echo "--- hostel's output:"; tail -n 20 "$T/main.log" "$T/gui.log" 2>/dev/null
     "$CTL" poweroff "$VM" >/dev/null 2>&1
     [ -n "$gui_pid" ] && kill "$gui_pid" 2>/dev/null
@@ -38,9 +44,10 @@ fail() {
     exit 1
 }
 state() { "$CTL" show "$VM" --json 2>/dev/null | sed -n 's/.*"state" : "\([a-z]*\)".*/\1/p'; }
-wait_for() {  # wait_for SECONDS COMMAND...
-    n=$(($1 * 4)); shift
-    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; n=$((n - 1)); done
+now() { cut -d' ' -f1 /proc/uptime | cut -d. -f1; }
+wait_for() {  # wait_for SECONDS COMMAND...: by the clock, so slow tries (a hung VM) end it too
+    end=$(($(now) + $1)); shift
+    while [ "$(now)" -lt $end ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
     return 1
 }
 is_state() { [ "$(state)" = "$1" ]; }
